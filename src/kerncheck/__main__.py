@@ -1,0 +1,5 @@
+import sys
+
+from kerncheck.cli import main
+
+sys.exit(main())

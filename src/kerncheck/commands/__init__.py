@@ -1,0 +1,1 @@
+"""Sub-commands of the ``kerncheck`` CLI (see :mod:`kerncheck.cli`)."""

@@ -1,0 +1,39 @@
+"""``kerncheck audit``: will this host capture evidence when it crashes?"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "audit crash readiness (kdump, crashkernel, SysRq, panic capture, disks, OOM) live or on a snapshot"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", metavar="DIR",
+                   help="audit a snapshot directory (kerncheck collect) or an extracted sosreport instead of /")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--check", action="append", metavar="ID",
+                   help="run only these checks (an ID or prefix, e.g. KC1); repeatable")
+    p.add_argument("--skip", action="append", metavar="ID", help="skip these checks (ID or prefix); repeatable")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the evidence behind every finding")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerncheck.audit import run_audit
+    from kerncheck.host import HostError, open_host
+
+    try:
+        host = open_host(args.root)
+    except HostError as exc:
+        print(f"kerncheck audit: {exc}", file=sys.stderr)
+        return 3
+    report = run_audit(host, ids=args.check, skip=args.skip, debug=args.debug)
+    if args.format == "json":
+        from kerncheck.render.json import dump
+
+        dump(report.to_json())
+    else:
+        from kerncheck.render.text import render_audit
+
+        render_audit(report, verbose=args.verbose)
+    return report.exit_status

@@ -1,0 +1,1 @@
+"""Pure parsers: text in, typed data out. No I/O here."""

@@ -1,0 +1,1 @@
+"""Renderers: plain JSON for machines, rich text for people."""
