@@ -57,7 +57,8 @@ def run_check(spec: registry.CheckSpec, ctx: Context, debug: bool = False) -> li
     return [_finding(spec, r) for r in results]
 
 
-def select(ids: Optional[Iterable[str]] = None, skip: Optional[Iterable[str]] = None) -> list[registry.CheckSpec]:
+def select(ids: Optional[Iterable[str]] = None,
+           skip: Optional[Iterable[str]] = None) -> list[registry.CheckSpec]:
     """Checks to run: all, or those whose ID starts with one of ``ids`` (``KC1`` selects KC1xx)."""
     checks = list(registry.load_all().values())
     if ids:

@@ -137,7 +137,7 @@ class Context:
     @functools.cached_property
     def in_container(self) -> Optional[str]:
         """Why this looks like a container (kdump belongs to the host kernel there), else ``None``."""
-        for marker in ("/.dockerenv", "/run/.containerenv"):
+        for marker in ("/run/.containerenv", "/run/systemd/container"):
             if self.host.exists(marker):
                 return f"{marker} exists"
         try:
@@ -147,6 +147,10 @@ class Context:
         for var in environ.split(b"\0"):
             if var.startswith(b"container="):
                 return f"PID 1 runs with {var.decode(errors='replace')}"
+        cgroup = self.read_optional("/proc/1/cgroup") or ""
+        for marker in ("/docker/", "/docker-", "/kubepods", "/lxc/", "/libpod-", "/machine.slice/"):
+            if marker in cgroup:
+                return f"PID 1 is in cgroup {marker.strip('/-')}"
         return None
 
     def cached(self, key: str, compute: Any) -> Any:

@@ -28,7 +28,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from kerncheck.parsers.elf import build_id_from_elf
 
@@ -79,7 +79,8 @@ class FileStat:
     mtime: float
     mode: int
     inode: int = 0
-    device: int = 0
+    device: int = 0  # st_dev: the filesystem holding the file
+    rdev: int = 0  # st_rdev: the device a block/character device node stands for
 
     @property
     def is_dir(self) -> bool:
@@ -234,7 +235,7 @@ class Host(ABC):
             st = os.stat(local, follow_symlinks=follow_symlinks)
         except OSError as exc:
             raise _errno_error(path, exc) from exc
-        return FileStat(st.st_size, st.st_mtime, st.st_mode, st.st_ino, st.st_dev)
+        return FileStat(st.st_size, st.st_mtime, st.st_mode, st.st_ino, st.st_dev, st.st_rdev)
 
     def _nofollow(self, path: str) -> str:
         if self.root == "/":
@@ -418,7 +419,7 @@ class SnapshotHost(Host):
             except (OSError, ValueError):
                 self.meta = {}
         self._sos_index: Optional[dict[str, str]] = None
-        self.stat_manifest: dict[str, dict[str, object]] = {}
+        self.stat_manifest: dict[str, dict[str, Any]] = {}
         manifest_path = os.path.join(self.root, SNAPSHOT_STAT)
         if os.path.isfile(manifest_path):
             try:
@@ -454,8 +455,8 @@ class SnapshotHost(Host):
     def stat(self, path: str, follow_symlinks: bool = True) -> FileStat:
         entry = self.stat_manifest.get(path)
         if entry is not None and not super().exists(path):
-            return FileStat(int(entry.get("size", 0)), float(entry.get("mtime", 0)),  # type: ignore[arg-type]
-                            int(entry.get("mode", stat_mod.S_IFREG | 0o644)))  # type: ignore[arg-type]
+            return FileStat(int(entry.get("size", 0)), float(entry.get("mtime", 0)),
+                            int(entry.get("mode", stat_mod.S_IFREG | 0o644)))
         return super().stat(path, follow_symlinks)
 
     def read_bytes(self, path: str, limit: Optional[int] = None, offset: int = 0) -> bytes:
@@ -564,7 +565,7 @@ def open_host(root: Optional[str]) -> Host:
     of either is extracted into a temporary directory first (removed at exit)."""
     if root is None or root == "/":
         return LiveHost("/")
-    if os.path.isfile(root) and ".tar" in os.path.basename(root) or root.endswith(".tgz"):
+    if os.path.isfile(root) and (".tar" in os.path.basename(root) or root.endswith(".tgz")):
         import atexit
         import tarfile
         import tempfile

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from kerncheck.facts import Context
 
 SECTIONS = ("What it checks", "Why it matters", "Fix", "References")
-_SECTION_RE = re.compile(r"^(%s):\s*$" % "|".join(re.escape(s) for s in SECTIONS), re.MULTILINE)
+_SECTION_RE = re.compile(r"^(" + "|".join(re.escape(s) for s in SECTIONS) + r"):\s*$", re.MULTILINE)
 
 CheckFunc = Callable[["Context"], Union[Result, Iterable[Result]]]
 

@@ -10,11 +10,12 @@ HELP = "audit crash readiness (kdump, crashkernel, SysRq, panic capture, disks, 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", metavar="DIR",
-                   help="audit a snapshot directory (kerncheck collect) or an extracted sosreport instead of /")
+                   help="audit a snapshot (directory or .tar.gz from kerncheck collect) or a sosreport")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--check", action="append", metavar="ID",
                    help="run only these checks (an ID or prefix, e.g. KC1); repeatable")
-    p.add_argument("--skip", action="append", metavar="ID", help="skip these checks (ID or prefix); repeatable")
+    p.add_argument("--skip", action="append", metavar="ID",
+                   help="skip these checks (ID or prefix); repeatable")
     p.add_argument("-v", "--verbose", action="store_true", help="show the evidence behind every finding")
 
 

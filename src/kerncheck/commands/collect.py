@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="FILE.tar.gz", help="archive to write (default: "
                      "kerncheck-<host>-<time>.tar.gz in the current directory)")
-    out.add_argument("--dir", metavar="DIR", help="write an unpacked snapshot directory instead of an archive")
+    out.add_argument("--dir", metavar="DIR", help="write an unpacked snapshot directory, not an archive")
 
 
 def run(args: argparse.Namespace) -> int:

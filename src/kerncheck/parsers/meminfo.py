@@ -35,7 +35,8 @@ class IomemRange:
 def parse_iomem(text: str) -> list[IomemRange]:
     """Parse ``/proc/iomem``; addresses print as zeros without CAP_SYS_ADMIN (sizes are then 1).
 
-    >>> [r.name for r in parse_iomem("00100000-bffdffff : System RAM\\n  33000000-3effffff : Crash kernel\\n")]
+    >>> text = "00100000-bffdffff : System RAM\\n  33000000-3effffff : Crash kernel\\n"
+    >>> [r.name for r in parse_iomem(text)]
     ['System RAM', 'Crash kernel']
     """
     out: list[IomemRange] = []

@@ -40,9 +40,10 @@ def render_audit(report: AuditReport, stream: Optional[IO[str]] = None, verbose:
     con = console(stream)
     host = report.host
     mem = human(host["memory_bytes"]) if host.get("memory_bytes") else "unknown RAM"
+    kernel = escape(str(host.get("kernel") or "?"))
+    distribution = escape(str(host.get("distribution") or "unknown distribution"))
     con.print(f"[bold]kerncheck audit[/] — {escape(str(host.get('hostname') or '?'))} "
-              f"({escape(host['kind'])} {escape(host['root'])}, kernel {escape(str(host.get('kernel') or '?'))}, "
-              f"{mem}, {escape(str(host.get('distribution') or 'unknown distribution'))})")
+              f"({escape(host['kind'])} {escape(host['root'])}, kernel {kernel}, {mem}, {distribution})")
     con.print()
     order = {Status.FAIL: 0, Status.ERROR: 1, Status.SKIP: 2, Status.PASS: 3}
     findings = sorted(report.findings, key=lambda f: (order[f.status], -f.severity.rank, f.id))
