@@ -18,6 +18,7 @@ COMMANDS = {
     "audit": "audit",
     "explain": "explain",
     "collect": "collect",
+    "fsck": "fsck",
 }
 
 # Usage errors must not look like a verdict: 3 is Nagios' UNKNOWN; guards refuse with 64.

@@ -33,7 +33,7 @@ from typing import Any, Optional
 from kerncheck.parsers.elf import build_id_from_elf
 
 SNAPSHOT_META = "kerncheck-snapshot.json"
-SNAPSHOT_STAT = "kerncheck-stat.json"  # metadata of files too large to copy (kernels, initrds, dumps)
+SNAPSHOT_STAT = "kerncheck-stat.json"  # file metadata; the only trace of files too large to copy (kernels, dumps)
 COMMANDS_DIR = "commands"
 _MAX_SYMLINKS = 40
 # Captured kernel-log commands a snapshot may hold, best first.
@@ -183,7 +183,18 @@ class Host(ABC):
             with open(local, "rb") as fh:
                 if offset:
                     fh.seek(offset)
-                return fh.read() if limit is None else fh.read(limit)
+                if limit is None:
+                    return fh.read()
+                # Read in chunks: /proc/sys handlers allocate a kernel buffer of the requested size.
+                chunks: list[bytes] = []
+                remaining = limit
+                while remaining > 0:
+                    chunk = fh.read(min(remaining, 1 << 16))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    remaining -= len(chunk)
+                return b"".join(chunks)
         except OSError as exc:
             if exc.errno == errno.EISDIR:
                 raise HostError(path, "is a directory") from exc
@@ -283,6 +294,11 @@ class Host(ABC):
     @property
     def is_live(self) -> bool:
         return False
+
+    @property
+    def absence_is_known(self) -> bool:
+        """Whether a missing file means it does not exist on the host (not merely: was not captured)."""
+        return True
 
     def describe(self) -> str:
         return f"{self.kind} {self.root}"
@@ -432,10 +448,13 @@ class SnapshotHost(Host):
 
     # Files recorded only by their metadata appear in listings and stat(), but cannot be read.
     def exists(self, path: str) -> bool:
-        return super().exists(path) or path in self.stat_manifest
+        return super().exists(path) or path in self.stat_manifest or self.is_dir(path)
 
     def is_file(self, path: str) -> bool:
-        return super().is_file(path) or path in self.stat_manifest
+        entry = self.stat_manifest.get(path)
+        if entry is not None:
+            return stat_mod.S_ISREG(int(entry.get("mode", stat_mod.S_IFREG)))
+        return super().is_file(path)
 
     def listdir(self, path: str) -> list[str]:
         prefix = path.rstrip("/") + "/"
@@ -449,12 +468,16 @@ class SnapshotHost(Host):
         return sorted(names | extra)
 
     def is_dir(self, path: str) -> bool:
+        entry = self.stat_manifest.get(path)
+        if entry is not None:
+            return stat_mod.S_ISDIR(int(entry.get("mode", 0)))
         prefix = path.rstrip("/") + "/"
         return super().is_dir(path) or any(p.startswith(prefix) for p in self.stat_manifest)
 
     def stat(self, path: str, follow_symlinks: bool = True) -> FileStat:
+        # The manifest keeps the host's times even where the copy's were lost (e.g. fixtures in git).
         entry = self.stat_manifest.get(path)
-        if entry is not None and not super().exists(path):
+        if entry is not None:
             return FileStat(int(entry.get("size", 0)), float(entry.get("mtime", 0)),
                             int(entry.get("mode", stat_mod.S_IFREG | 0o644)))
         return super().stat(path, follow_symlinks)
@@ -552,6 +575,11 @@ class SnapshotHost(Host):
                 with open(local, "rb") as fh:
                     return path, fh.read()
         raise NotFound("/dev/kmsg", f"no kernel log captured in this {self.kind}")
+
+    @property
+    def absence_is_known(self) -> bool:
+        """True for ``kerncheck collect`` snapshots and sosreports; a bare directory proves no absence."""
+        return bool(self.meta) or self.is_sosreport
 
     def now(self) -> float:
         collected = self.meta.get("collected_at")
