@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from kerncheck import __version__, registry
+from kerncheck.facts import Context
 from kerncheck.host import (
     COMMANDS_DIR,
     SNAPSHOT_META,
@@ -89,6 +90,7 @@ def _copy_file(host: Host, path: str, dest: str, report: CollectReport, manifest
     with open(target, "wb") as fh:
         fh.write(data)
     os.utime(target, (st.mtime, st.mtime))
+    manifest[path] = {"size": len(data), "mtime": st.mtime, "mode": st.mode}
     report.files += 1
 
 
@@ -143,7 +145,9 @@ def collect_into(host: Host, dest: str) -> CollectReport:
             continue
         if host.exists(path):
             _copy_file(host, path, dest, report, manifest)
-    for pattern in registry.COLLECT_STAT:
+    ctx = Context(host)
+    dynamic = [p for func in registry.COLLECT_DYNAMIC for p in func(ctx)]
+    for pattern in (*registry.COLLECT_STAT, *dynamic):
         for path in host.glob(pattern):
             if path not in manifest:  # metadata only: safe even for files whose content is denied
                 _record_stat(host, path, manifest, report)

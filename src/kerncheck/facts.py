@@ -128,11 +128,12 @@ class Context:
 
     @functools.cached_property
     def hostname(self) -> Optional[str]:
-        for path in ("/proc/sys/kernel/hostname", "/etc/hostname"):
-            text = self.read_optional(path)
-            if text and text.strip():
-                return text.strip()
-        return None
+        name = self.sysctl("kernel.hostname") or (self.read_optional("/etc/hostname") or "").strip()
+        if name:
+            return name
+        meta = getattr(self.host, "meta", {})
+        value = meta.get("hostname") if isinstance(meta, dict) else None
+        return value if isinstance(value, str) else None
 
     @functools.cached_property
     def in_container(self) -> Optional[str]:

@@ -83,6 +83,15 @@ COLLECT_STAT: list[str] = []
 COLLECT_COMMANDS: list[tuple[str, ...]] = []
 
 
+COLLECT_DYNAMIC: list[Callable[[Context], Iterable[str]]] = []
+
+
+def collects_from(func: Callable[[Context], Iterable[str]]) -> Callable[[Context], Iterable[str]]:
+    """Declare host paths that depend on the host (e.g. the configured dump path); recorded by metadata."""
+    COLLECT_DYNAMIC.append(func)
+    return func
+
+
 def collects(*patterns: str, stat_only: Sequence[str] = (), commands: Iterable[Sequence[str]] = ()) -> None:
     """Declare the host files (shell patterns), metadata-only files and commands a check module reads.
 
@@ -98,7 +107,7 @@ def collects(*patterns: str, stat_only: Sequence[str] = (), commands: Iterable[S
 
 def parse_doc(id: str, title: str, text: str) -> Doc:
     """Split a docstring into its summary and the fixed sections."""
-    text = inspect.cleandoc(text or "")
+    text = inspect.cleandoc(text or "").replace("``", "`")  # docstrings use reST literals; show them plainly
     pieces = _SECTION_RE.split(text)
     summary = pieces[0].strip()
     sections: dict[str, str] = {}

@@ -45,6 +45,11 @@ class Victim:
     returncode: Optional[int]
 
 
+def _read(path: str) -> str:
+    with open(path) as fh:
+        return fh.read()
+
+
 def _write(path: str, value: str) -> None:
     with open(path, "w") as fh:
         fh.write(value)
@@ -77,7 +82,7 @@ class MemoryCgroup:
                 pytest.skip(f"cannot set a cgroup v1 memory limit: {exc}")
             return cg
         controllers = os.path.join(V2_ROOT, "cgroup.controllers")
-        if os.path.isfile(controllers) and "memory" in open(controllers).read().split():
+        if os.path.isfile(controllers) and "memory" in _read(controllers).split():
             try:
                 _write(os.path.join(V2_ROOT, "cgroup.subtree_control"), "+memory")
             except OSError:
@@ -128,7 +133,7 @@ class MemoryCgroup:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                pids = [int(p) for p in open(procs).read().split()]
+                pids = [int(p) for p in _read(procs).split()]
             except OSError:
                 break
             if not pids:

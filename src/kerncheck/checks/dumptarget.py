@@ -6,15 +6,20 @@ import posixpath
 
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
-from kerncheck.host import CommandUnavailable, HostError
+from kerncheck.host import CommandUnavailable, HostError, NotFound
 from kerncheck.kdumpconfig import kdump_setup
 from kerncheck.parsers.makedumpfile import parse_mem_usage
 from kerncheck.parsers.units import GiB, MiB, human
-from kerncheck.registry import check, collects
+from kerncheck.registry import check, collects, collects_from
 
 MEM_USAGE = ["makedumpfile", "--mem-usage", "/proc/kcore"]
 collects("/etc/kdump.conf", "/etc/sysconfig/kdump", "/etc/default/kdump-tools", "/proc/self/mountinfo",
          commands=[MEM_USAGE])
+
+
+@collects_from
+def _dump_path(ctx: Context) -> list[str]:
+    return [kdump_setup(ctx).dump_path]
 
 
 def estimated_dump_size(ctx: Context, dump_level: int) -> tuple[int, str]:
@@ -76,14 +81,20 @@ def dump_target(ctx: Context) -> Result:
     evidence["expected dump size"] = f"{human(needed)} ({basis})"
     exists = ctx.host.is_dir(path)
     probe = path
-    while not ctx.host.exists(probe) and probe != "/":
-        probe = posixpath.dirname(probe)
-    try:
-        usage = ctx.host.fs_usage(probe)
-    except CommandUnavailable as exc:
-        return skipped(f"free space unknown: {exc.reason}", evidence)
+    while True:
+        try:
+            usage = ctx.host.fs_usage(probe)
+            break
+        except NotFound:
+            if probe == "/":
+                return skipped("free space unknown: no filesystem found for the dump path", evidence)
+            probe = posixpath.dirname(probe)
+        except CommandUnavailable as exc:
+            return skipped(f"free space unknown: {exc.reason}", evidence)
     evidence["filesystem"] = f"{usage.mountpoint}: {human(usage.available)} free of {human(usage.total)}"
-    if not exists:
+    if not exists and ctx.host.kind == "sosreport":
+        evidence["note"] = f"a sosreport does not record whether an empty {path} exists"
+    elif not exists:
         if setup.family == "rhel" and setup.configured:
             return failed(f"dump path {path} does not exist: kdumpctl refuses to start without it", evidence,
                           fix=f"mkdir -p {path} (on a filesystem with at least {human(needed)} free), "
