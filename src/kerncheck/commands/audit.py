@@ -17,9 +17,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip", action="append", metavar="ID",
                    help="skip these checks (ID or prefix); repeatable")
     p.add_argument("-v", "--verbose", action="store_true", help="show the evidence behind every finding")
+    p.add_argument("--textfile", metavar="DIR",
+                   help="also write kerncheck.prom (kerncheck_check_status{id}) atomically into DIR, "
+                        "node_exporter's textfile collector directory")
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from kerncheck.audit import run_audit
     from kerncheck.host import HostError, open_host
 
@@ -28,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     except HostError as exc:
         print(f"kerncheck audit: {exc}", file=sys.stderr)
         return 3
+    started = time.monotonic()
     report = run_audit(host, ids=args.check, skip=args.skip, debug=args.debug)
+    finished = time.time()
+    duration = time.monotonic() - started
     if args.format == "json":
         from kerncheck.render.json import dump
 
@@ -37,4 +45,12 @@ def run(args: argparse.Namespace) -> int:
         from kerncheck.render.text import render_audit
 
         render_audit(report, verbose=args.verbose)
+    if args.textfile:
+        from kerncheck.watch.textfile import write_textfile
+
+        try:
+            write_textfile(args.textfile, report.findings, finished, duration)
+        except OSError as exc:
+            print(f"kerncheck audit: --textfile {args.textfile}: {exc.strerror or exc}", file=sys.stderr)
+            return 3
     return report.exit_status
