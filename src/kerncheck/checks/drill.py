@@ -79,7 +79,9 @@ def kdump_tested(ctx: Context) -> Result:
         if not setup.configured and not failures:
             return skipped("kdump is not configured on this host (see KC101); nothing has been tested",
                            evidence)
-        return failed(f"no evidence that a crash on this host was ever captured ({detail})", evidence)
+        return failed(f"no evidence that a crash on this host was ever captured ({detail})", evidence,
+                      fix="in a maintenance window, drained: kerncheck crash-test, then kerncheck crash-test --verify "
+                          "after the reboot")
     newest_time, newest = max(successes)
     evidence["newest success"] = newest
     baseline: list[tuple[float, str]] = []
@@ -97,5 +99,5 @@ def kdump_tested(ctx: Context) -> Result:
         evidence["failures"] = "; ".join(failures)
     if stale:
         return failed(f"last successful capture predates {', '.join(stale)}: the current setup is untested",
-                      evidence)
+                      evidence, fix="repeat the crash test (kerncheck crash-test) in the next maintenance window")
     return passed(newest, evidence)

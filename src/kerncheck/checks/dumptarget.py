@@ -102,7 +102,9 @@ def dump_target(ctx: Context) -> Result:
         evidence["note"] = f"{path} does not exist yet; kdump creates it when saving"
     if usage.available < needed:
         return failed(f"only {human(usage.available)} free on {usage.mountpoint} for a dump of about "
-                      f"{human(needed)}: the capture would fail or fill the filesystem", evidence)
+                      f"{human(needed)}: the capture would fail or fill the filesystem", evidence,
+                      fix=f"free space on {usage.mountpoint} or point the dump path at a filesystem with at least "
+                          f"{human(needed)} free (archive old dumps off the host)")
     on_root = usage.mountpoint == "/"
     message = f"{human(usage.available)} free on {usage.mountpoint} for a dump of about {human(needed)}"
     if on_root and usage.total < 64 * GiB:

@@ -132,7 +132,7 @@ def kdump_upgrades(ctx: Context) -> list[Result]:
     results: list[Result] = []
     for release in sorted(kernels, key=version_key):
         role = [r for r, k in (("running", running), ("default boot", default)) if k == release]
-        subject = release + (f" ({', '.join(role)})" if role else "")
+        prefix = f"{' and '.join(role)} kernel: " if role else ""
         evidence: dict[str, str] = {"kernel": kernels[release]}
         problems: list[str] = []
         notes: list[str] = []
@@ -158,6 +158,7 @@ def kdump_upgrades(ctx: Context) -> list[Result]:
                 if config_mtime and initrd_mtime < config_mtime:
                     problems.append("the kdump configuration changed after the kdump initrd was built: "
                                     "rebuild it")
+        symbols_state = ""
         if role:
             symbols = debug_symbols(ctx, release)
             if symbols is None:
@@ -177,13 +178,28 @@ def kdump_upgrades(ctx: Context) -> list[Result]:
                         if sym_id != build_id:
                             problems.append("the debug symbols belong to a different build of this kernel "
                                             "(build-id mismatch)")
+                        else:
+                            symbols_state = "; debug symbols match the running build"
+                if not symbols_state:
+                    symbols_state = "; debug symbols present (build-id not compared: " + (
+                        "not the running kernel)" if release != running else "no readable build-id)")
         if release == default:
             evidence["default boot"] = how
         if notes:
             evidence["notes"] = "; ".join(notes)
+        fixes = []
+        if any("initrd" in p for p in problems):
+            fixes.append({"rhel": "kdumpctl rebuild", "debian": f"/etc/kernel/postinst.d/kdump-tools {release} "
+                          "&& kdump-config load"}.get(setup.family, "systemctl restart kdump"))
+        if any("debug symbols" in p for p in problems):
+            fixes.append({"rhel": f"dnf debuginfo-install kernel-{release}",
+                          "debian": f"apt install linux-image-{release}-dbg (Ubuntu: -dbgsym from ddebs)",
+                          "suse": "zypper install kernel-default-debuginfo"}.get(
+                              setup.family, "install the debug symbols of this exact kernel build"))
         if problems:
-            results.append(failed("; ".join(problems), evidence, subject=subject))
+            results.append(failed(prefix + "; ".join(problems), evidence, fix="; ".join(fixes) or None,
+                                  subject=release))
         else:
-            results.append(passed("kdump initrd current" + ("; debug symbols match" if role else "")
-                                  if initrd else "; ".join(notes), evidence, subject=subject))
+            results.append(passed(prefix + ("kdump initrd current" + symbols_state if initrd
+                                             else "; ".join(notes)), evidence, subject=release))
     return results
