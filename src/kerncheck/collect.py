@@ -153,6 +153,9 @@ def collect_into(host: Host, dest: str) -> CollectReport:
                 _record_stat(host, path, manifest, report)
     for argv in (*BASE_COMMANDS, *registry.COLLECT_COMMANDS):
         _run_command(host, tuple(argv), dest, report)
+    for func in registry.COLLECT_DYNAMIC_COMMANDS:
+        for argv in func(ctx):
+            _run_command(host, tuple(argv), dest, report)
     try:
         source, log = host.kernel_log()
         kmsg = os.path.join(dest, "dev", "kmsg") if source == "/dev/kmsg" else None

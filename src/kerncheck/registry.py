@@ -92,6 +92,16 @@ def collects_from(func: Callable[[Context], Iterable[str]]) -> Callable[[Context
     return func
 
 
+COLLECT_DYNAMIC_COMMANDS: list[Callable[[Context], Iterable[Sequence[str]]]] = []
+
+
+def collects_commands_from(func: Callable[[Context], Iterable[Sequence[str]]]
+                           ) -> Callable[[Context], Iterable[Sequence[str]]]:
+    """Declare commands that depend on the host (``smartctl -a`` per disk); run by ``kerncheck collect``."""
+    COLLECT_DYNAMIC_COMMANDS.append(func)
+    return func
+
+
 def collects(*patterns: str, stat_only: Sequence[str] = (), commands: Iterable[Sequence[str]] = ()) -> None:
     """Declare the host files (shell patterns), metadata-only files and commands a check module reads.
 
