@@ -154,8 +154,8 @@ def collect_into(host: Host, dest: str) -> CollectReport:
     for argv in (*BASE_COMMANDS, *registry.COLLECT_COMMANDS):
         _run_command(host, tuple(argv), dest, report)
     for func in registry.COLLECT_DYNAMIC_COMMANDS:
-        for argv in func(ctx):
-            _run_command(host, tuple(argv), dest, report)
+        for dynamic_argv in func(ctx):
+            _run_command(host, tuple(dynamic_argv), dest, report)
     try:
         source, log = host.kernel_log()
         kmsg = os.path.join(dest, "dev", "kmsg") if source == "/dev/kmsg" else None
