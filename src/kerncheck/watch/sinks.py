@@ -2,7 +2,7 @@
 
 Each sink runs in its own thread and pulls from the :class:`~kerncheck.watch.outbox.Outbox`: a batch is
 acknowledged (its cursor persisted) only after the sink accepted it; a failure is retried with exponential
-backoff (1 s doubling to 60 s), the events wait on disk meanwhile. Events carry ``seq`` (their number in
+backoff (1 s doubling to 30 s), the events wait on disk meanwhile. Events carry ``seq`` (their number in
 this watcher's queue) so a receiver can recognise a batch it was sent twice across a crash.
 """
 
@@ -24,7 +24,7 @@ from kerncheck import __version__
 from kerncheck.watch.outbox import Outbox, Queued
 
 BATCH = 100
-BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
+BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
 HTTP_TIMEOUT = 10.0
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 DEV_LOG = "/dev/log"
