@@ -1,0 +1,66 @@
+"""The journal follower against real ``journalctl -f -o json --after-cursor`` on a real journal file.
+
+This machine runs no journald; systemd-journal-remote (Debian package of that name) writes kernel
+entries in journal export format into a journal file, and the follower runs journalctl on that file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from kerncheck.watch.follow import JournalFollower
+
+pytestmark = pytest.mark.real
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+BOOT = "454278dc735f40ab980c963e729b426e"
+
+
+def append_entries(path, messages, start=0, facility=0):
+    if not shutil.which("journalctl") or not shutil.which(JOURNAL_REMOTE):
+        pytest.skip("journalctl and systemd-journal-remote (Debian package systemd-journal-remote) are needed")
+    now = int(time.time() * 1e6)
+    transport = "kernel" if facility == 0 else "syslog"
+    data = "".join(
+        f"__REALTIME_TIMESTAMP={now + i}\n__MONOTONIC_TIMESTAMP={1000000 + start + i}\n_BOOT_ID={BOOT}\n"
+        f"_TRANSPORT={transport}\nSYSLOG_FACILITY={facility}\nSYSLOG_IDENTIFIER=kernel\nPRIORITY=3\n"
+        f"_SOURCE_MONOTONIC_TIMESTAMP={1000000 + start + i}\nMESSAGE={msg}\n\n"
+        for i, msg in enumerate(messages))
+    done = subprocess.run([JOURNAL_REMOTE, f"--output={path}", "-"], input=data.encode(), capture_output=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def read_all(f: JournalFollower, n: int, timeout: float = 10) -> list:
+    got: list = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        got += f.read(0.2)
+    return got
+
+
+def test_follows_kernel_entries_and_resumes_after_the_saved_cursor(tmp_path):
+    journal = tmp_path / "kernel.journal"
+    append_entries(journal, ["first", "second"])
+    f = JournalFollower(None, from_start=True, extra_args=("--file", str(journal)))
+    try:
+        got = read_all(f, 2)
+        assert [json.loads(raw)["MESSAGE"] for raw, _ in got] == ["first", "second"]
+        pos = f.position_after(got[0][1])  # only "first" handled
+        append_entries(journal, ["third"], start=2, facility=1)  # userspace: not -k
+        append_entries(journal, ["fourth"], start=3)
+        assert [json.loads(raw)["MESSAGE"] for raw, _ in read_all(f, 1)] == ["fourth"]
+    finally:
+        f.close()
+    assert pos["cursor"].startswith("s=") and pos["line"] == 1
+    again = JournalFollower(pos, extra_args=("--file", str(journal)))
+    try:
+        got = read_all(again, 2)
+    finally:
+        again.close()
+    assert [json.loads(raw)["MESSAGE"] for raw, _ in got] == ["second", "fourth"]
+    assert [again.line_of(t) for _, t in got] == [2, 3]  # line numbers continue from the saved position
