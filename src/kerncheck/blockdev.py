@@ -194,7 +194,8 @@ def describe(host: Host, dev: BlockDevice) -> str:
         if host.exists(f"{base}/dm/name"):
             name = host.read_text(f"{base}/dm/name").strip()
             uuid = host.read_text(f"{base}/dm/uuid").strip() if host.exists(f"{base}/dm/uuid") else ""
-            kind = {"LVM": "LVM", "mpat": "multipath", "CRYP": "dm-crypt", "part": "kpartx"}.get(uuid[:4], "")
+            prefixes = {"LVM-": "LVM", "mpath-": "multipath", "CRYPT-": "dm-crypt", "part": "kpartx partition"}
+            kind = next((k for p, k in prefixes.items() if uuid.startswith(p)), "")
             return f"{dev.path} (device-mapper {name}{', ' + kind if kind else ''})"
         if host.exists(f"{base}/md"):
             level = host.read_text(f"{base}/md/level").strip() if host.exists(f"{base}/md/level") else "md"

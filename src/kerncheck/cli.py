@@ -19,6 +19,7 @@ COMMANDS = {
     "explain": "explain",
     "collect": "collect",
     "fsck": "fsck",
+    "crash-test": "crash_test",
 }
 
 # Usage errors must not look like a verdict: 3 is Nagios' UNKNOWN; guards refuse with 64.
@@ -46,13 +47,15 @@ def build_parser() -> Parser:
         sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
         sp.usage_status = getattr(module, "USAGE_STATUS", USAGE_ERROR)
         module.add_arguments(sp)
-        sp.set_defaults(_module=module)
+        sp.set_defaults(_module=module, _parser=sp)
     return parser
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # reported by the sub-command's parser, so its usage status applies (guards refuse: 64)
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extras)}")
     if not getattr(args, "_module", None):
         parser.print_help(sys.stderr)
         return USAGE_ERROR
