@@ -367,9 +367,12 @@ def _culprit(text: str, source: str) -> tuple[Optional[str], str]:
     except ImportError:
         return None, ("panic culprit not analysed: kerncheck's log scanner (kerncheck.logs.scan) is not in "
                       f"this build; read {source}")
-    result = scan_text(text, source=source)
-    incidents = getattr(result, "incidents", result)
-    for incident in incidents or []:
+    try:
+        result = scan_text(text, source=source)
+        incidents = list(getattr(result, "incidents", result) or [])
+    except Exception as exc:  # the drill's verdict must not depend on the analysis working
+        return None, f"the log scanner could not analyse {source} ({type(exc).__name__}: {exc}); read it directly"
+    for incident in incidents:
         if getattr(incident, "kind", None) in ("panic", "oops", "bug", "warning", "soft_lockup", "hard_lockup"):
             function = getattr(incident, "function", None)
             module = getattr(incident, "module", None)
