@@ -44,9 +44,10 @@ DMESG_T = f"""\
 [Thu Nov 26 06:35:35 2026]  <TASK>
 [Thu Nov 26 06:35:35 2026] {OOM_TEXT}
 """
+CPU_LINE = "CPU: 0 UID: 0 PID: 21306 Comm: kc-leaky-svc Not tainted 6.18.44-fc-v657 #1 PREEMPT(none) "
 DMESG_ISO = f"""\
 2026-11-26T06:35:35,250994+00:00 {HEADER_TEXT}
-2026-11-26T06:35:35,251004+00:00 CPU: 0 UID: 0 PID: 21306 Comm: kc-leaky-svc Not tainted 6.18.44-fc-v657 #1 PREEMPT(none) 
+2026-11-26T06:35:35,251004+00:00 {CPU_LINE}
 2026-11-26T06:35:35,251008+00:00 Call Trace:
 2026-11-26T06:35:35,251027+00:00  <TASK>
 2026-11-26T06:35:35,251446+00:00 {OOM_TEXT}
@@ -200,7 +201,7 @@ def test_kmsg_caller_multiline_and_utf8_escapes():
 
 
 def test_unparseable_kmsg_line_is_kept_as_text():
-    a, b = iter_records(b"6,1,2,-;fine\nnot a header\n", "k", "kmsg")
+    _, b = iter_records(b"6,1,2,-;fine\nnot a header\n", "k", "kmsg")
     assert b.text == "not a header" and b.level is None and b.line == 2
 
 
