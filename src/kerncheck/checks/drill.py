@@ -8,13 +8,14 @@ from typing import Optional
 from kerncheck.checks.upgrade import installed_kernels
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
+from kerncheck.guard.crashtest import STATE_FILE, RecordError, load_record
 from kerncheck.host import HostError
 from kerncheck.kdumpconfig import find_dumps, kdump_setup
 from kerncheck.parsers.units import human
 from kerncheck.registry import check, collects
 
 VMCORE_STATUS = "/var/lib/kdump/vmcore-creation.status"
-collects(VMCORE_STATUS, "/var/lib/kerncheck/crash-test.json",
+collects(VMCORE_STATUS, STATE_FILE,
          stat_only=["/var/crash/*/*", "/var/crash/*"])
 
 
@@ -74,6 +75,17 @@ def kdump_tested(ctx: Context) -> Result:
                                           f"from {_when(dump.mtime)}"))
         elif dump.incomplete:
             failures.append(f"incomplete dump in {dump.directory} ({_when(dump.mtime)})")
+    try:
+        record = load_record(ctx.host)
+    except RecordError as exc:
+        record = None
+        failures.append(f"kerncheck crash-test record unreadable: {exc.reason}")
+    if record is not None:
+        evidence["kerncheck crash-test"] = record.summary()
+        if record.verified_ok and record.verified_at:
+            successes.append((record.verified_at, f"kerncheck crash-test verified at {_when(record.verified_at)}"))
+        elif record.verified_at and record.verified_ok is False:
+            failures.append(f"the kerncheck crash-test of {_when(record.started_at)} left no usable dump")
     if not successes:
         detail = "; ".join(failures) if failures else "no test record and no saved dump"
         if not setup.configured and not failures:
