@@ -8,14 +8,12 @@ timeout, a known emulator limit), 2 the lab could not run a guest at all (QEMU m
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Optional
 
-from lab import cases
+from lab import assess, cases
 from lab.errors import LabError, LabUnavailable, UnknownCase
 
 EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE = 1, 2, 3
@@ -107,19 +105,6 @@ def _suite(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
-def audit_statuses(snapshot: Path, checks: tuple[str, ...]) -> dict[str, str]:
-    """``kerncheck audit --root`` on a snapshot: check ID → "status (title)", or why it could not run."""
-    argv = [sys.executable, "-m", "kerncheck", "audit", "--root", str(snapshot), "--format", "json"]
-    for check in checks:
-        argv += ["--check", check]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    try:
-        findings = json.loads(proc.stdout)["findings"]
-    except (ValueError, KeyError):
-        return {check: f"n/a (audit exit {proc.returncode}: {proc.stderr.strip()[-200:]})" for check in checks}
-    return {f["id"]: f"{f['status']} ({f['title']})" for f in findings}
-
-
 def _sweep(args: argparse.Namespace) -> int:
     from lab.run import Guest, run_case
 
@@ -134,7 +119,11 @@ def _sweep(args: argparse.Namespace) -> int:
         statuses: dict[str, str] = {}
         if result.state is not None:
             snap = result.write_snapshot(args.out_dir / f"{name}.snapshot")
-            statuses = audit_statuses(snap, ("KC101", "KC102", "KC203"))
+            try:
+                findings = assess.audit(snap, ("KC101", "KC102", "KC203"))
+                statuses = {key: f"{f['status']} ({f['severity']}): {f['title']}" for key, f in findings.items()}
+            except LabError as exc:
+                statuses = {"audit": str(exc)}
         print(f"crashkernel={case.crashkernel}: {result.wall:.1f} s, kdump {result.kdump}", flush=True)
         for check, status in sorted(statuses.items()):
             print(f"    {check}: {status}", flush=True)

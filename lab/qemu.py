@@ -97,6 +97,7 @@ class BootResult:
     wall: float
     stderr: str = ""
     argv: list[str] = field(default_factory=list)
+    pid: int = 0  # QEMU's, already reaped
 
 
 def normalise(raw: bytes) -> str:
@@ -142,4 +143,4 @@ def boot(spec: BootSpec, slot_root: Path, extra_argv: Sequence[str] = ()) -> Boo
         text = normalise(console.read_bytes())
     if not text and proc.returncode not in (0, None) and not timed_out:
         raise LabError(f"QEMU exited with status {proc.returncode} and no console output: {stderr[-500:]}")
-    return BootResult(text, proc.returncode, timed_out, wall, stderr, argv)
+    return BootResult(text, proc.returncode, timed_out, wall, stderr, argv, proc.pid)
