@@ -20,6 +20,10 @@ COMMANDS = {
     "collect": "collect",
     "fsck": "fsck",
     "crash-test": "crash_test",
+    "watch": "watch",
+    "scan": "scan",
+    "disks": "disks",
+    "oom": "oom",
 }
 
 # Usage errors must not look like a verdict: 3 is Nagios' UNKNOWN; guards refuse with 64.

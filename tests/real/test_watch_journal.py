@@ -36,10 +36,15 @@ def append_entries(path, messages, start=0, facility=0):
 
 
 def read_all(f: JournalFollower, n: int, timeout: float = 10) -> list:
+    """``(message, block, offset after the entry, line after it)`` of the next ``n`` entries."""
     got: list = []
     deadline = time.monotonic() + timeout
     while len(got) < n and time.monotonic() < deadline:
-        got += f.read(0.2)
+        for block in f.read(0.2):
+            pos, line = 0, block.line
+            for raw in block.data.splitlines(keepends=True):
+                pos, line = pos + len(raw), line + 1
+                got.append((json.loads(raw)["MESSAGE"], block, pos, line))
     return got
 
 
@@ -49,11 +54,11 @@ def test_follows_kernel_entries_and_resumes_after_the_saved_cursor(tmp_path):
     f = JournalFollower(None, from_start=True, extra_args=("--file", str(journal)))
     try:
         got = read_all(f, 2)
-        assert [json.loads(raw)["MESSAGE"] for raw, _ in got] == ["first", "second"]
-        pos = f.position_after(got[0][1])  # only "first" handled
+        assert [g[0] for g in got] == ["first", "second"]
+        pos = f.position_after(f.token(*got[0][1:]))  # only "first" handled
         append_entries(journal, ["third"], start=2, facility=1)  # userspace: not -k
         append_entries(journal, ["fourth"], start=3)
-        assert [json.loads(raw)["MESSAGE"] for raw, _ in read_all(f, 1)] == ["fourth"]
+        assert [g[0] for g in read_all(f, 1)] == ["fourth"]
     finally:
         f.close()
     assert pos["cursor"].startswith("s=") and pos["line"] == 1
@@ -62,5 +67,5 @@ def test_follows_kernel_entries_and_resumes_after_the_saved_cursor(tmp_path):
         got = read_all(again, 2)
     finally:
         again.close()
-    assert [json.loads(raw)["MESSAGE"] for raw, _ in got] == ["second", "fourth"]
-    assert [again.line_of(t) for _, t in got] == [2, 3]  # line numbers continue from the saved position
+    assert [g[0] for g in got] == ["second", "fourth"]
+    assert [g[3] - 1 for g in got] == [2, 3]  # line numbers continue from the saved position

@@ -24,9 +24,10 @@ def inject(text: str) -> None:
 
 
 def read_until(f: KmsgFollower, marker: str, tries: int = 20) -> list:
+    """``(raw record, seq)`` of the records read until one holds ``marker``."""
     got: list = []
     for _ in range(tries):
-        got += f.read(0.1)
+        got += [(b.data.decode(), b.line) for b in f.read(0.1)]
         if any(marker in raw for raw, _ in got):
             break
     return got
@@ -54,7 +55,7 @@ def test_resume_in_the_same_boot_skips_what_was_handled():
     try:
         inject(f"{marker} one")
         first = read_until(f, marker)
-        pos = f.position_after(first[-1][1])
+        pos = f.position_after(first[-1][1])  # the token of a kmsg block is its sequence number
         inject(f"{marker} two")
     finally:
         f.close()
@@ -72,7 +73,7 @@ def test_a_position_from_another_boot_reads_this_boot_from_its_oldest_record():
     kmsg_writable()
     f = KmsgFollower({"boot_id": "00000000-0000-0000-0000-000000000000", "seq": 10**9})
     try:
-        got = f.read(1)
+        got = [(b.data, b.line) for b in f.read(1)]
     finally:
         f.close()
     assert got, "the buffer of this boot is not empty"

@@ -11,8 +11,8 @@ import pytest
 from kerncheck.watch.follow import FileFollower, JournalFollower, SequenceGaps, SourceError
 
 
-def texts(entries):
-    return [raw for raw, _ in entries]
+def texts(blocks):
+    return [line.decode() for b in blocks for line in b.data.splitlines()]
 
 
 def append(path, *lines):
@@ -20,7 +20,7 @@ def append(path, *lines):
         fh.write("".join(line + "\n" for line in lines))
 
 
-def test_sequence_gaps_skip_handled_records_and_count_lost_ones():
+def test_sequence_gaps_skip_handled_records_and_count_lost_ones():  # the kmsg follower's bookkeeping
     g = SequenceGaps(skip_upto=10, last=10)
     assert [s for s in (9, 10, 11, 15, 16) if g.accept(s)] == [11, 15, 16]
     assert g.lost == 3
@@ -39,8 +39,10 @@ def test_starts_at_the_end_without_a_position_and_reads_new_lines(tmp_path):
         append(log, "new 1", "new 2")
         got = f.read(1)
         assert texts(got) == ["new 1", "new 2"]
-        assert [f.line_of(t) for _, t in got] == [1, 2]
-        assert f.position_after(got[-1][1])["offset"] == os.path.getsize(log)
+        block = got[0]
+        assert block.line == 1
+        assert f.position_after(f.token(block, len(block.data), 3)) == {
+            "dev": os.stat(log).st_dev, "ino": os.stat(log).st_ino, "offset": os.path.getsize(log), "line": 2}
     finally:
         f.close()
 
@@ -102,8 +104,8 @@ def test_resume_from_a_saved_position_and_after_rotation_while_stopped(tmp_path)
     log = tmp_path / "kern.log"
     append(log, "l1", "l2")
     f = FileFollower(str(log), None, from_start=True)
-    entries = f.read(1)
-    pos = f.position_after(entries[0][1])  # only l1 was handled
+    block = f.read(1)[0]
+    pos = f.position_after(f.token(block, 3, 2))  # only "l1\n" was handled
     f.close()
 
     again = FileFollower(str(log), pos)

@@ -1,10 +1,10 @@
-"""Followers: read new kernel log entries as they arrive, and say where to resume after a restart.
+"""Followers: read new kernel log data as it arrives, and say where to resume after a restart.
 
-Every follower hands out ``(raw, token)`` entries: the raw text (a ``/dev/kmsg`` record, a log line, a
-journal JSON line) and a token from which :meth:`position_after` builds the resume position *after* that
-entry (a JSON-able dict stored in the watcher state), and ``line_of(token)`` the entry's line number (the
-kmsg sequence number, the line in the file, the count of journal entries since the saved cursor). The
-watcher parses only the entries that pass its prefilter.
+A follower hands out :class:`Block` s of whole lines (a file or journal follower: everything new, up to
+the last newline; ``/dev/kmsg``: one record per block) and a :class:`~kerncheck.logs.records.RecordReader`
+for their format. The watcher parses only the records its prefilter points at and counts the rest. For
+any place in a block, ``token(block, pos, line)`` and then ``position_after(token)`` give the resume
+position — a JSON-able dict stored in the watcher state.
 
 ``/dev/kmsg`` positions are ``{"boot_id", "seq"}``. The device cannot seek to a sequence number: a resume
 in the same boot reads from the oldest record and skips those up to the saved ``seq``; a saved position
@@ -22,18 +22,31 @@ import json
 import os
 import select
 import subprocess
+import time
+from dataclasses import dataclass
 from typing import Any, Optional
 
-Entry = tuple[str, Any]
+from kerncheck.logs.records import DETECT_BYTES, RecordReader, detect_format
+
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 KMSG_PATH = "/dev/kmsg"
 KMSG_READ = 8192  # the kernel's per-record limit; a smaller buffer makes read() drop the record
-MAX_BATCH = 20000  # entries per read() call, so the loop stays responsive under a flood
-FILE_CHUNK = 1 << 20
+MAX_KMSG_BATCH = 20000  # records per read() call, so the loop stays responsive under a flood
+FILE_CHUNK = 4 << 20
 
 
 class SourceError(Exception):
     """The source cannot be opened or followed; the message says which and why."""
+
+
+@dataclass
+class Block:
+    """Whole lines of the source. ``line`` is the 1-based line number of the first one (for kmsg: the
+    record's sequence number); ``base`` is what the follower needs to compute positions inside it."""
+
+    data: bytes
+    line: int
+    base: Any = None
 
 
 def read_boot_id(path: str = BOOT_ID_PATH) -> str:
@@ -42,12 +55,7 @@ def read_boot_id(path: str = BOOT_ID_PATH) -> str:
 
 
 class SequenceGaps:
-    """Skip kmsg records already handled (``seq <= skip_upto``) and count the ones that were lost.
-
-    >>> g = SequenceGaps(skip_upto=10, last=10)
-    >>> [s for s in (9, 10, 11, 15, 16) if g.accept(s)], g.lost
-    ([11, 15, 16], 3)
-    """
+    """Skip kmsg records already handled (``seq <= skip_upto``) and count the ones that were lost."""
 
     def __init__(self, skip_upto: int = -1, last: Optional[int] = None) -> None:
         self.skip_upto = skip_upto
@@ -66,12 +74,16 @@ class SequenceGaps:
 class KmsgFollower:
     name = "kmsg"
     source = KMSG_PATH
-    parses_everything = True  # a kmsg record carries its level and facility: the header is always parsed
+    parses_everything = True  # one record per read, level and facility in its header: always parsed
+    # Wall-clock time of boot, for record times: printk stamps are CLOCK_MONOTONIC (not across suspend).
+    boot_wall: Optional[float] = None
 
     def __init__(self, position: Optional[dict[str, Any]], from_start: bool = False,
                  path: str = KMSG_PATH, boot_id_path: str = BOOT_ID_PATH) -> None:
         self.boot_id = read_boot_id(boot_id_path)
         self.source_id = f"kmsg:{self.boot_id}"
+        self.reader = RecordReader("kmsg", KMSG_PATH)
+        self.boot_wall = time.time() - time.monotonic()
         try:
             self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
@@ -87,11 +99,11 @@ class KmsgFollower:
         self._poll = select.poll()
         self._poll.register(self.fd, select.POLLIN | select.POLLPRI | select.POLLERR)
 
-    def read(self, timeout: float) -> list[Entry]:
-        out: list[Entry] = []
+    def read(self, timeout: float) -> list[Block]:
+        out: list[Block] = []
         if not self._poll.poll(timeout * 1000):
             return out
-        while len(out) < MAX_BATCH:
+        while len(out) < MAX_KMSG_BATCH:
             try:
                 data = os.read(self.fd, KMSG_READ)
             except BlockingIOError:
@@ -102,22 +114,21 @@ class KmsgFollower:
                 if exc.errno == errno.EINVAL:  # a record larger than our buffer was skipped by the kernel
                     continue
                 raise
-            raw = data.decode("utf-8", "replace")
-            head = raw[: raw.find(";")].split(",", 3)
+            head = data[: data.find(b";")].split(b",", 3)
             try:
                 seq = int(head[1])
             except (IndexError, ValueError):
                 continue
             if self.seqs.accept(seq):
-                out.append((raw, seq))
+                out.append(Block(data, seq, seq))
         return out
 
     def take_lost(self) -> int:
         lost, self.seqs.lost = self.seqs.lost, 0
         return lost
 
-    def line_of(self, token: Any) -> int:
-        return int(token)
+    def token(self, block: Block, pos: int, line: int) -> Any:
+        return block.base if pos else block.base - 1  # after the record, or just before it
 
     def position_after(self, token: Any) -> dict[str, Any]:
         return {"boot_id": self.boot_id, "seq": int(token)}
@@ -132,8 +143,7 @@ class _Inotify:
     MODIFY, MOVED_FROM, MOVED_TO, CREATE, DELETE = 0x2, 0x40, 0x80, 0x100, 0x200
 
     def __init__(self) -> None:
-        name = ctypes.util.find_library("c")
-        self._libc = ctypes.CDLL(name, use_errno=True)
+        self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         self.fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
@@ -166,36 +176,67 @@ class _Inotify:
         os.close(self.fd)
 
 
+class _Tail:
+    """Read whole lines from a descriptor that grows; what follows the last newline waits for more."""
+
+    def __init__(self) -> None:
+        self.rest = b""
+
+    def take(self, fd: int, offset: int, line: int) -> Optional[Block]:
+        """The next block (``base`` = its absolute offset) or None; ``line``: lines consumed so far."""
+        chunk = os.read(fd, FILE_CHUNK)
+        if not chunk:
+            return None
+        data = self.rest + chunk
+        cut = data.rfind(b"\n") + 1
+        self.rest = data[cut:]
+        if not cut:
+            return Block(b"", line + 1, offset)
+        return Block(data[:cut], line + 1, offset)
+
+
 class FileFollower:
     """Follow a log file like ``tail -F``: across rotation (a new inode) and truncation (copytruncate).
 
-    Positions are ``{"dev", "ino", "offset", "line"}`` of the file last read. After a restart, a file that
-    was rotated meanwhile is found again by its inode in the same directory and read to its end first.
+    Positions are ``{"dev", "ino", "offset", "line"}`` (``line``: lines consumed). After a restart, a file
+    rotated meanwhile is found again by its inode in the same directory and read to its end first.
+    A truncation is seen when the file is shorter than what was read (inotify wakes the follower at once).
     """
 
     name = "file"
     parses_everything = False
+    boot_wall = None
 
     def __init__(self, path: str, position: Optional[dict[str, Any]], from_start: bool = False) -> None:
         self.path = self.source = os.path.abspath(path)
         self.fd = -1
         self.dev = self.ino = self.offset = self.line = 0
-        self._rest = b""
-        self._rotated_fd = -1  # the previous file, found by inode after a restart: read to its end first
+        self.fmt: Optional[str] = None
+        self.reader = RecordReader("syslog", self.path)
+        self._tail = _Tail()
+        self._current: Optional[tuple[int, int, int]] = None  # the live file, while a rotated one is finished
         self._inotify: Optional[_Inotify]
         try:
             self._inotify = _Inotify()
             self._inotify.watch(os.path.dirname(self.path), _Inotify.CREATE | _Inotify.MOVED_TO
                                 | _Inotify.MOVED_FROM | _Inotify.DELETE)
-        except (OSError, AttributeError):
+        except (OSError, AttributeError, TypeError):
             self._inotify = None  # fall back to polling every 50 ms
-        if position and self._resume(position):
-            return
-        self._open(seek_end=not from_start and not position)
+        if not (position and self._resume(position)):
+            self._open(seek_end=not from_start and not position)
 
     @property
     def source_id(self) -> str:
         return f"file:{self.dev}:{self.ino}"
+
+    def _detect(self, fd: int) -> None:
+        """Pick the format from the file's first bytes (once it has some); a new file keeps the format."""
+        if self.fmt is None:
+            sample = os.pread(fd, DETECT_BYTES, 0)
+            if not sample:
+                return
+            self.fmt = detect_format(sample, self.path) or "console"
+        self.reader = RecordReader(self.fmt, self.path)
 
     def _open(self, seek_end: bool) -> bool:
         try:
@@ -209,7 +250,8 @@ class FileFollower:
             os.close(self.fd)
         self.fd, self.dev, self.ino = fd, st.st_dev, st.st_ino
         self.offset = os.lseek(fd, 0, os.SEEK_END) if seek_end else 0
-        self.line, self._rest = 0, b""
+        self.line, self._tail = 0, _Tail()
+        self._detect(fd)
         if self._inotify:
             self._inotify.watch_file(self.path)
         return True
@@ -228,31 +270,33 @@ class FileFollower:
             except OSError:
                 continue
             if (st.st_dev, st.st_ino) == (dev, ino) and st.st_size >= offset:
-                self._rotated_fd = os.open(candidate, os.O_RDONLY | os.O_CLOEXEC)
-                self._current = (self.fd, self.dev, self.ino)
-                self.fd, self.dev, self.ino = self._rotated_fd, dev, ino
-                self.offset, self.line = os.lseek(self.fd, offset, os.SEEK_SET), int(pos["line"])
+                rotated = os.open(candidate, os.O_RDONLY | os.O_CLOEXEC)
+                self._detect(rotated)
+                if self.fd >= 0:
+                    self._current = (self.fd, self.dev, self.ino)
+                self.fd, self.dev, self.ino = rotated, dev, ino
+                self.offset, self.line = os.lseek(rotated, offset, os.SEEK_SET), int(pos["line"])
                 return True
         return self.fd >= 0
 
-    def read(self, timeout: float) -> list[Entry]:
-        out = self._drain()
-        if out:
-            return out
-        if self._rotated_fd >= 0:  # the file rotated while we were down is read to its end: go on
-            os.close(self._rotated_fd)
-            self._rotated_fd = -1
+    def read(self, timeout: float) -> list[Block]:
+        block = self._next()
+        if block is not None:
+            return [block]
+        if self._current is not None:  # the file rotated while we were down is finished: go on
+            os.close(self.fd)
             self.fd, self.dev, self.ino = self._current
+            self._current = None
             self.offset = self.line = 0
-            self._rest = b""
-            return self._drain()
-        if self._switch_if_rotated():
-            return self._drain()
-        if self._inotify:
-            self._inotify.wait(timeout)
-        else:
-            select.select([], [], [], min(timeout, 0.05))
-        return self._drain()
+            self._tail = _Tail()
+            self._detect(self.fd)
+        elif not self._switch_if_rotated():
+            if self._inotify:
+                self._inotify.wait(timeout)
+            else:
+                select.select([], [], [], min(timeout, 0.05))
+        block = self._next()
+        return [block] if block is not None else []
 
     def _switch_if_rotated(self) -> bool:
         try:
@@ -261,32 +305,27 @@ class FileFollower:
             return False  # between rename and create: keep the old file until a new one appears
         if self.fd < 0 or (st.st_dev, st.st_ino) != (self.dev, self.ino):
             return self._open(seek_end=False)
-        if st.st_size < self.offset:  # truncated in place
+        if st.st_size < self.offset + len(self._tail.rest):  # truncated in place
             os.lseek(self.fd, 0, os.SEEK_SET)
-            self.offset, self.line, self._rest = 0, 0, b""
+            self.offset, self.line, self._tail = 0, 0, _Tail()
+            self.reader = RecordReader(self.fmt or "console", self.path)
             return True
         return False
 
-    def _drain(self) -> list[Entry]:
-        out: list[Entry] = []
+    def _next(self) -> Optional[Block]:
         if self.fd < 0:
-            return out
-        while len(out) < MAX_BATCH:
-            chunk = os.read(self.fd, FILE_CHUNK)
-            if not chunk:
-                break
-            lines = (self._rest + chunk).split(b"\n")
-            self._rest = lines.pop()
-            offset, line = self.offset, self.line
-            for raw in lines:
-                offset += len(raw) + 1
-                line += 1
-                out.append((raw.decode("utf-8", "replace"), (offset, line)))
-            self.offset, self.line = offset, line
-        return out
+            return None
+        if self.fmt is None:
+            self._detect(self.fd)
+        block = self._tail.take(self.fd, self.offset, self.line)
+        if block is None or not block.data:
+            return None
+        self.offset += len(block.data)
+        self.line += block.data.count(b"\n")
+        return block
 
-    def line_of(self, token: Any) -> int:
-        return int(token[1])
+    def token(self, block: Block, pos: int, line: int) -> Any:
+        return (block.base + pos, line - 1)
 
     def position_after(self, token: Any) -> dict[str, Any]:
         return {"dev": self.dev, "ino": self.ino, "offset": token[0], "line": token[1]}
@@ -295,7 +334,7 @@ class FileFollower:
         return 0
 
     def close(self) -> None:
-        for fd in (self.fd, self._rotated_fd):
+        for fd in (self.fd, self._current[0] if self._current else -1):
             if fd >= 0:
                 os.close(fd)
         if self._inotify:
@@ -307,11 +346,14 @@ class JournalFollower:
 
     name = source = source_id = "journal"
     parses_everything = False
+    boot_wall = None
 
     def __init__(self, position: Optional[dict[str, Any]], from_start: bool = False,
                  extra_args: tuple[str, ...] = ()) -> None:
         argv = ["journalctl", "-k", "-f", "-o", "json", "--no-pager", *extra_args]
         self.line = 0
+        self.reader = RecordReader("journal-json", "journal")
+        self._saved = position or {}
         if position and position.get("cursor"):
             argv += ["--after-cursor", str(position["cursor"])]
             self.line = int(position.get("line", 0))
@@ -327,39 +369,39 @@ class JournalFollower:
         assert self.proc.stdout is not None
         self.fd = self.proc.stdout.fileno()
         os.set_blocking(self.fd, False)
-        self._rest = b""
+        self._tail = _Tail()
         self._poll = select.poll()
         self._poll.register(self.fd, select.POLLIN)
 
-    def read(self, timeout: float) -> list[Entry]:
-        out: list[Entry] = []
+    def read(self, timeout: float) -> list[Block]:
         if not self._poll.poll(timeout * 1000):
-            return out
+            return []
         try:
-            chunk = os.read(self.fd, FILE_CHUNK)
+            block = self._tail.take(self.fd, 0, self.line)
         except BlockingIOError:
-            return out
-        if not chunk:
+            return []
+        if block is None:
             self.proc.wait()
             err = self.proc.stderr.read().decode(errors="replace").strip() if self.proc.stderr else ""
             raise SourceError(f"journalctl exited with status {self.proc.returncode}: {err or 'no message'}")
-        lines = (self._rest + chunk).split(b"\n")
-        self._rest = lines.pop()
-        for raw in lines:
-            if raw.strip():
-                self.line += 1
-                out.append((raw.decode("utf-8", "replace"), (raw, self.line)))
-        return out
+        if not block.data:
+            return []
+        self.line += block.data.count(b"\n")
+        return [block]
 
-    def line_of(self, token: Any) -> int:
-        return int(token[1])
+    def token(self, block: Block, pos: int, line: int) -> Any:
+        """The journal entry that ends at ``pos`` (its cursor is read only when the position is saved)."""
+        start = block.data.rfind(b"\n", 0, max(pos - 1, 0)) + 1
+        return (block.data[start:pos], line - 1)
 
     def position_after(self, token: Any) -> dict[str, Any]:
         try:
             cursor = json.loads(token[0]).get("__CURSOR")
-        except ValueError:
+        except (ValueError, AttributeError):
             cursor = None
-        return {"cursor": cursor, "line": token[1]}
+        if isinstance(cursor, str):  # an entry without a cursor keeps the last good position
+            self._saved = {"cursor": cursor, "line": token[1]}
+        return self._saved
 
     def take_lost(self) -> int:
         return 0

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, PlatformCollector, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import start_http_server
 
 from kerncheck import __version__
@@ -28,6 +35,7 @@ def parse_addr(text: str) -> tuple[str, int]:
 
 class WatchMetrics:
     def __init__(self, source: str) -> None:
+        disable_created_metrics()  # *_created series only double the output; Prometheus does not need them
         self.registry = CollectorRegistry()
         r = self.registry
         ProcessCollector(registry=r)

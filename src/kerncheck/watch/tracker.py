@@ -30,6 +30,21 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# One failed request prints one block-layer summary line (``I/O error, dev sdb, sector …`` /
+# ``critical medium error, dev …``) besides its SCSI/ATA detail lines; the engine groups a burst of them,
+# about one disk, into one incident.
+_BLOCK_ERROR_LINE = re.compile(r"error, dev \S+, sector|Buffer I/O error on dev")
+
+
+def occurrences(incident: Incident) -> int:
+    """How many errors an incident stands for: folded repeats, or the failed requests of a storage chain
+    (counted from its evidence, which keeps up to 30 lines), so thresholds count errors, not bursts."""
+    n = max(incident.count, 1)
+    if incident.kind in ("io_error", "medium_error", "nvme_error"):
+        n = max(n, sum(1 for line in incident.evidence if _BLOCK_ERROR_LINE.search(line)))
+    return n
+
+
 def condition_key(incident: Incident) -> str:
     parts = [incident.kind, incident.device or "", incident.function or ""]
     if incident.kind == "oom_kill" and incident.process:
@@ -110,15 +125,16 @@ class Tracker:
             return []
         key = condition_key(incident)
         cond = self.open.get(key)
+        n = occurrences(incident)
         if cond is not None:
-            cond.count += max(incident.count, 1)
+            cond.count += n
             cond.last_at = now
             cond.incident = incident.to_json()
             if now - cond.announced_at >= self.settings.repeat_interval:
                 return [self._announce(cond, now)]
             return []
         times = [t for t in self.pending.get(key, []) if now - t < policy.window]
-        times.extend([now] * max(incident.count, 1))
+        times.extend([now] * n)
         if len(times) < policy.threshold:
             self.pending[key] = times[-policy.threshold:]
             return []
