@@ -260,6 +260,8 @@ _INFRA = {
         r"crc\d*", r"__crc", r"crc_\w+", r"(?:__)?crc32\w*",
     ],
     "library": [
+        r"__raw_(?:read|write)[bwlq]$", r"logic_(?:in|out)[bwl]$", r"(?:read|write)[bwlq](?:_relaxed)?$",
+        r"io(?:read|write)(?:8|16|32|64)(?:be)?(?:_rep)?$",
         r"(?:__)?rb_(?:erase|insert|first|last|next|prev|replace)", r"rb_\w+_augmented", r"__rb_\w+",
         r"(?:__)?xas_", r"(?:__)?xa_(?:load|store|erase|insert|find|alloc)", r"idr_",
         r"ida_(?:free|alloc|remove)",

@@ -85,6 +85,12 @@ _NIC_MODULES = frozenset({
     "xen_netfront", "r8169", "sfc", "cxgb4", "enic", "gve", "ionic", "atlantic", "hns3", "fm10k", "mana", "sky2",
     "alx", "qlcnic", "mlxsw_core", "mlxsw_spectrum", "liquidio", "octeon_ep",
 })
+_NIC_CALLER_RE = re.compile(r"^(?:dev_hard_start_xmit|xmit_one|netdev_start_xmit|__netdev_start_xmit|__napi_poll|"
+                            r"napi_poll|net_rx_action|napi_busy_loop|netpoll_poll_dev|napi_threaded_poll)$")
+_GENERIC_NET_RE = re.compile(r"^(?:process_backlog|gro_cell_poll|napi_threaded_poll|__napi_poll|napi_poll|"
+                             r"dev_hard_start_xmit|xmit_one|netdev_start_xmit|__netdev_start_xmit|"
+                             r"sch_direct_xmit|__dev_queue_xmit|dev_queue_xmit|validate_xmit_skb\w*|"
+                             r"netif_receive_skb\w*|__netif_receive_skb\w*|gro_normal_list\w*)$")
 _FS_FUNC_RE = re.compile(r"^_*(?:ext[234]|jbd2?|xfs|btrfs|nfs\w*|rpc|svc|cifs|smb\d?|ceph|fuse|ocfs2|gfs2|f2fs|"
                          r"zfs|zio|dmu|zpl|spl|ovl|overlayfs|squashfs|fat|vfat|nilfs|reiserfs)_")
 _FS_MODULES = frozenset({"ext4", "ext3", "ext2", "jbd2", "xfs", "btrfs", "nfs", "nfsv4", "nfsv3", "nfsd", "sunrpc",
@@ -530,9 +536,9 @@ class IncidentBuilder:
             if taint is not None and "taint" not in d.info:
                 d.info["taint"] = taint
             return True
-        if s.startswith("Tainted: ["):
+        if s.startswith(("Tainted: ", "Not tainted")):
             taint = taint_from_line(s)
-            if taint is not None:
+            if taint is not None and ("taint" not in d.info or s.startswith("Tainted: [")):
                 d.info["taint"] = taint
             return True
         if pt.STACK_BACKTRACE_RE.match(s):
@@ -999,7 +1005,8 @@ class IncidentBuilder:
     def _finalize_stall(self, d: _Draft, inc: Incident, where: str) -> None:
         kind = inc.kind
         frames = self._stall_frames(d)
-        stuck = next((f for f in cp.interrupted_context(frames) if not f.marker and not f.unreliable), None)
+        stuck = next((f for f in cp.reliable(cp.interrupted_context(frames))
+                      if cp.infrastructure_family(f.function) != "sanitizer"), None)
         if kind == "soft_lockup":
             inc.title = "BUG: soft lockup" + where
             inc.details["stuck_in"] = stuck.name if stuck else None
@@ -1027,9 +1034,12 @@ class IncidentBuilder:
 
     def _lockup_cause(self, d: _Draft, frames: list[cp.Frame]) -> str:
         context = cp.reliable(cp.interrupted_context(frames))
-        mods = set(d.info.get("modules", []))
-        for f in context:
+        for f, caller in zip(context, [*context[1:], None]):
             if _NIC_FUNC_RE.match(f.name) or (f.module and f.module in _NIC_MODULES):
+                return "nic_driver"
+            # A driver's ndo_start_xmit or NAPI poll, whatever its name: called straight from the core.
+            if caller is not None and _NIC_CALLER_RE.match(caller.name) and not _GENERIC_NET_RE.match(f.name) \
+                    and not cp.is_infrastructure(f.name):
                 return "nic_driver"
         for f in context:
             if _FS_FUNC_RE.match(f.name) or (f.module and f.module in _FS_MODULES):
@@ -1039,7 +1049,6 @@ class IncidentBuilder:
         for f in context[:6]:
             if _SPIN_RE.match(f.name):
                 return "spinlock_contention"
-        del mods
         return "unknown"
 
     def _finalize_oom(self, d: _Draft, inc: Incident) -> None:
@@ -1173,7 +1182,7 @@ class IncidentBuilder:
         return None
 
     def _add_frames_evidence(self, d: _Draft, inc: Incident) -> None:
-        frames = self._stall_frames(d) if inc.kind in _STALL_KINDS else next(
+        frames = cp.interrupted_context(self._stall_frames(d)) if inc.kind in _STALL_KINDS else next(
             (s.frames for s in d.sections if s.label in ("main", "task") and s.frames), [])
         shown = 0
         for f in cp.reliable(frames):

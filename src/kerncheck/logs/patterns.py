@@ -43,7 +43,7 @@ _BLK_ERRORS = (r"I/O|critical medium|critical target|critical nexus|critical spa
 
 # Ranked: the first match wins, so specific formats come before generic ones.
 OPENERS: tuple[Opener, ...] = (
-    _o("panic", "panic", r"Kernel panic - not syncing: ?(?P<reason>.*)", role="panic"),
+    _o("panic", "panic", r"^Kernel panic - not syncing: ?(?P<reason>.*)", role="panic"),
     _o("soft_lockup", "soft_lockup",
        r"BUG: soft lockup - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! \[(?P<comm>.*):(?P<pid>\d+)\]"),
     _o("hard_lockup", "hard_lockup", r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
@@ -175,7 +175,7 @@ _BY_NAME = {o.name: o for o in OPENERS}
 _GUARDS: dict[str, tuple[str, ...]] = {
     "panic": ("Kernel panic",), "soft_lockup": ("soft lockup",), "hard_lockup": ("hard LOCKUP",),
     "rcu_stall": ("INFO: rcu",), "hung_task": ("INFO: task",), "oom_header": ("invoked oom-killer",),
-    "oom_summary": ("oom-kill:",), "oom_kill": ("ill process",), "kasan": ("KASAN",), "kmsan": ("KMSAN",),
+    "oom_summary": ("oom-kill:",), "oom_kill": ("Kill process", "Killed process"), "kasan": ("KASAN",), "kmsan": ("KMSAN",),
     "kcsan": ("KCSAN",), "kfence": ("KFENCE",), "ubsan": ("UBSAN",), "kmemleak_bug": ("memory leak",),
     "kmemleak_object": ("unreferenced object",), "kmemleak_summary": ("kmemleak",),
     "cut_here": ("cut here",), "sysrq": ("sysrq", "SysRq"), "gpf": ("general protection",),
@@ -319,7 +319,7 @@ def _prefilter() -> tuple[str, ...]:
     return (
         r"Kernel panic - not syncing",
         r"---\[ end (trace|Kernel panic|kernel panic)",
-        r"-\[ cut here \]-",
+        r"(-\[|8<-+) cut here",
         r"BUG: ",
         r"WARNING: (CPU: |at |kernel stack|stack |can't |possible |inconsistent |suspicious |bad unlock|held lock|"
         r"lock held|still has|[Nn]ested lock|[A-Z]+-safe|\S+:[0-9]+ at |bad contention)",
