@@ -21,6 +21,7 @@ COMMANDS = {
     "fsck": "fsck",
     "crash-test": "crash_test",
     "watch": "watch",
+    "scan": "scan",
 }
 
 # Usage errors must not look like a verdict: 3 is Nagios' UNKNOWN; guards refuse with 64.

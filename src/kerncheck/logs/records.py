@@ -31,6 +31,7 @@ input, which has no record to continue.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -71,6 +72,22 @@ LEVEL_PATTERNS: dict[str, tuple[str, ...]] = {
     "syslog": (r"^<[0-3]>1 ",),
     "journal-json": (r"\"PRIORITY\" ?: ?\"[0-3]\"", r"\"MESSAGE\" ?: ?\["),
 }
+
+
+def special_line_pattern(fmt: str) -> str:
+    """Lines that are not plain record starts: blank, indented (formats with continuation lines), headers.
+
+    Syntax shared by re, RE2 and hyperscan (multi-line; matches the empty string, so hyperscan needs
+    ``HS_FLAG_ALLOWEMPTY``). A match's line start is the offset after the last newline before its end.
+    """
+    parts = [r"^\r?$"]
+    if fmt in CONTINUATION_FORMATS:
+        parts.append(r"^[ \t]")
+    if fmt == "pstore":
+        parts.append(r"^(Oops|Panic|Emergency|Restart|Halt|Poweroff|Shutdown|Unknown|Invalid)#[0-9]+ Part[0-9]+\r?$")
+    if fmt == "syslog":
+        parts.append(r"^-- [^\n]*--\r?$")
+    return "|".join(parts)
 
 
 def userspace_level_patterns(fmt: str) -> tuple[str, ...]:
@@ -251,6 +268,7 @@ class RecordReader:
         self._skip: Optional[re.Pattern[bytes]] = {
             "pstore": _PSTORE_HEADER, "syslog": _JOURNAL_MARKER}.get(self.fmt)
         self._parse = getattr(self, "_parse_" + self.fmt.replace("-", "_"))
+        self._special = re.compile(b"(?m)" + special_line_pattern(self.fmt).encode())
 
     # -- iteration ----------------------------------------------------------------------------------
     def _is_skipped(self, raw: bytes) -> bool:
@@ -296,27 +314,40 @@ class RecordReader:
             yield rec
 
     # -- counting without parsing -------------------------------------------------------------------
-    def count(self, buf: bytes, start: int, end: int) -> tuple[int, int]:
+    def special_lines(self, buf: bytes, start: int, end: int) -> list[int]:
+        """Starts of the lines in ``buf[start:end]`` that are not plain record starts (blank, indented in a
+        format with continuation lines, headers); the fast scanner gets the same list from its prefilter."""
+        return [m.start() for m in self._special.finditer(buf, start, end) if m.start() < end]
+
+    def count(self, buf: bytes, start: int, end: int,
+              specials: Optional[list[int]] = None) -> tuple[int, int]:
         """``(lines, records)`` in ``buf[start:end]`` (``start`` at a line start) by the counting rule,
-        without parsing; exactly what :meth:`next_record` would yield over the same region."""
+        without parsing; exactly what :meth:`next_record` would yield over the same region.
+
+        ``specials``: sorted starts of the special lines of the whole buffer (:func:`special_line_pattern`),
+        if already known; only those lines are looked at, the others are just counted newlines.
+        """
         if end <= start:
             return 0, 0
-        lines_total = buf.count(b"\n", start, end) + (buf[end - 1] != 10)
-        blank = _count_blank(buf, start, end)
-        skipped = 0
-        if self._skip is not None and (b"#" in buf[start:end] if self.fmt == "pstore"
-                                       else buf.find(b"\n-- ", start, end) >= 0 or buf.startswith(b"-- ", start)):
-            skipped = len(self._skip.findall(buf, start, end))
-        records = lines_total - blank - skipped
-        if self.continuation:
-            ws = buf.count(b"\n ", start, end) + buf.count(b"\n\t", start, end)
-            ws += buf[start] in (32, 9)
-            records -= ws
-            if not self.seen_record and records + ws > 0:
-                records += self._first_is_orphan(buf, start, end)
+        lines = buf.count(b"\n", start, end) + (buf[end - 1] != 10)
+        if specials is None:
+            specials = self.special_lines(buf, start, end)
+        first, last = bisect.bisect_left(specials, start), bisect.bisect_left(specials, end)
+        records = lines
+        indented = 0
+        for ls in specials[first:last]:
+            if buf[ls] in (32, 9):
+                indented += self.continuation
+                continue
+            nl = buf.find(b"\n", ls, end)
+            if self._is_skipped(buf[ls:end if nl < 0 else nl]):
+                records -= 1
+        records -= indented
+        if indented and not self.seen_record and records + indented > 0:
+            records += self._first_is_orphan(buf, start, end)
         if records > 0:
             self.seen_record = True
-        return lines_total, records
+        return lines, records
 
     def _first_is_orphan(self, buf: bytes, pos: int, end: int) -> bool:
         """Is the first non-blank, non-header line of the region indented (a record of its own)?"""
@@ -489,19 +520,6 @@ def _journal_int(value: Any) -> Optional[int]:
         return int(text.split("\n", 1)[0])
     except ValueError:
         return None
-
-
-_BLANK_AFTER_NEWLINE = re.compile(rb"\n(?=\r?\n)")
-
-
-def _count_blank(buf: bytes, start: int, end: int) -> int:
-    """Lines in ``buf[start:end]`` (``start`` at a line start) that are empty or a lone ``\\r``."""
-    n = int(buf.startswith((b"\n", b"\r\n"), start, end))
-    if buf.find(b"\n\n", start, end) >= 0 or buf.find(b"\n\r\n", start, end) >= 0:
-        n += len(_BLANK_AFTER_NEWLINE.findall(buf, start, end))
-    if buf[end - 1] != 10 and buf[buf.rfind(b"\n", start, end) + 1 or start:end] == b"\r":
-        n += 1  # a final lone "\r" without its newline
-    return n
 
 
 def iter_records(data: bytes, source: str, fmt: Optional[str] = None) -> Iterator[Record]:

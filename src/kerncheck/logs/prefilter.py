@@ -1,0 +1,123 @@
+"""Multi-pattern search over raw log bytes: where might an incident (or an error-level record) be?
+
+The fast path of ``kerncheck scan``: one pass of a multi-pattern engine over a large block finds the few
+candidate lines; only those (and the records after them) are parsed. Engines, fastest first:
+hyperscan (``pip install hyperscan``; a dependency on x86-64 Linux), google-re2 (``pip install
+google-re2``), then Python's ``re`` (always there, ~10× slower). ``KERNCHECK_PREFILTER=re|re2|hyperscan``
+forces one (tests and benchmarks compare them). The patterns use the syntax the three share, with ``^``
+matching at every line start.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Sequence
+from typing import Any, Optional
+
+ENGINES = ("hyperscan", "re2", "re")
+
+
+class Prefilter:
+    """``first_end(buf, pos, end)``: the end offset of the first match that ends in ``buf[pos:end]``;
+    ``special_lines(buf)``: the starts of the lines matching the ``special`` pattern (which may match the
+    empty string), found in the same pass where the engine allows it."""
+
+    def __init__(self, patterns: Sequence[str], engine: Optional[str] = None, special: str = "") -> None:
+        if not patterns:
+            raise ValueError("a prefilter needs at least one pattern")
+        self.patterns = tuple(patterns)
+        self.special = special
+        self._buf: Any = None
+        self._ends: list[int] = []
+        self._specials: list[int] = []
+        wanted = engine or os.environ.get("KERNCHECK_PREFILTER") or None
+        order = [wanted] if wanted else list(ENGINES)
+        self.notes: list[str] = []
+        self.engine = ""
+        for name in order:
+            if name not in ENGINES:
+                raise ValueError(f"unknown prefilter engine {name!r} (known: {', '.join(ENGINES)})")
+            try:
+                getattr(self, "_compile_" + name)()
+            except ImportError:
+                self.notes.append(f"{name} is not installed")
+                continue
+            except Exception as exc:  # an engine that rejects a pattern: fall back to the next one
+                self.notes.append(f"{name} rejected the patterns: {exc}")
+                continue
+            self.engine = name
+            break
+        if not self.engine:
+            raise ValueError("no prefilter engine could compile the patterns: " + "; ".join(self.notes))
+
+    # -- engines --------------------------------------------------------------------------------------------
+    def _compile_hyperscan(self) -> None:
+        import hyperscan
+
+        expressions = [p.encode() for p in self.patterns]
+        flags = [hyperscan.HS_FLAG_MULTILINE] * len(expressions)
+        if self.special:
+            expressions.append(self.special.encode())
+            flags.append(hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY)
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                   flags=flags)
+        self._hs = db
+
+    def _compile_re2(self) -> None:
+        import re2  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        options = re2.Options()
+        options.max_mem = 256 << 20
+        self._rx: Any = re2.compile(self._alternation(), options)
+        self._special_rx: Any = re2.compile(b"(?m)" + self.special.encode(), options) if self.special else None
+
+    def _compile_re(self) -> None:
+        self._rx = re.compile(self._alternation())
+        self._special_rx = re.compile(b"(?m)" + self.special.encode()) if self.special else None
+
+    def _alternation(self) -> bytes:
+        return b"(?m)" + b"|".join(b"(?:" + p.encode() + b")" for p in self.patterns)
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def _hyperscan(self, buf: Any) -> None:
+        if self._buf is buf:
+            return
+        ends: list[int] = []
+        special: list[int] = []
+        self._hs.scan(buf, match_event_handler=_collect, context=(ends, special, len(self.patterns)))
+        ends.sort()
+        self._buf, self._ends = buf, ends
+        self._specials = sorted({buf.rfind(b"\n", 0, e) + 1 for e in special})
+
+    def first_end(self, buf: Any, pos: int, end: int) -> Optional[int]:
+        """End offset of the first match ending after ``pos`` and at most ``end`` (``None`` if none)."""
+        if self.engine == "hyperscan":
+            self._hyperscan(buf)
+            i = bisect.bisect_right(self._ends, pos)
+            if i < len(self._ends) and self._ends[i] <= end:
+                return self._ends[i]
+            return None
+        m = self._rx.search(buf, pos, end)
+        return m.end() if m is not None else None
+
+    def special_lines(self, buf: Any) -> list[int]:
+        """Sorted starts of the lines of ``buf`` that match the ``special`` pattern."""
+        if self.engine == "hyperscan":
+            self._hyperscan(buf)
+        elif self._buf is not buf:
+            rx = self._special_rx
+            self._buf = buf
+            self._specials = [m.start() for m in rx.finditer(buf)] if rx is not None else []
+        return self._specials
+
+    def forget(self) -> None:
+        """Drop what was cached for the last block."""
+        self._buf, self._ends, self._specials = None, [], []
+
+
+def _collect(pattern: int, _start: int, end: int, _flags: int, context: Any) -> None:
+    ends, special, special_id = context
+    (special if pattern == special_id else ends).append(end)
