@@ -40,7 +40,7 @@ BENIGN = [
     "audit: type=1400 audit({ts}:123): apparmor=\"STATUS\" operation=\"profile_replace\" name=\"snap\"",
     "[UFW BLOCK] IN=eth0 OUT= MAC=00:11:22:33:44:55 SRC=192.0.2.{n} DST=192.0.2.1 LEN=40 PROTO=TCP",
     "loop{n}: detected capacity change from 0 to 81920",
-    "EXT4-fs (dm-1): mounted filesystem with ordered data mode. Quota mode: none.",
+    "device veth{n} entered promiscuous mode",
     "usb 1-1: new high-speed USB device number {n} using xhci_hcd",
     "TCP: request_sock_TCP: Possible SYN flooding on port 443. Sending cookies.",
 ]
@@ -108,18 +108,24 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
-def baseline(path: Path) -> float:
-    """A plain Python loop over the same file with the engine's prefilter: the floor for any follower."""
+def baselines(path: Path, tmpdir: Path) -> tuple[float, float]:
+    """Same-run baselines: a bare Python loop over the file's lines (the floor for any line-by-line Python
+    reader), and ``LC_ALL=C grep -c -E -f`` with the engine's PREFILTER patterns (a C multi-pattern scan)."""
     from kerncheck.logs import patterns
 
-    search = patterns.PREFILTER.search
     started = time.perf_counter()
-    hits = 0
+    n = 0
     with open(path, "rb") as fh:
-        for raw in fh:
-            if search(raw.decode("utf-8", "replace")):
-                hits += 1
-    return time.perf_counter() - started
+        for _ in fh:
+            n += 1
+    loop = time.perf_counter() - started
+    pats = tmpdir / "prefilter.txt"
+    pats.write_text("\n".join(patterns.PREFILTER) + "\n")
+    started = time.perf_counter()
+    # stdout must be a pipe: GNU grep stops at the first match when it writes to /dev/null
+    subprocess.run(["grep", "-c", "-E", "-f", str(pats), str(path)], env={"LC_ALL": "C"},
+                   stdout=subprocess.PIPE, check=False)
+    return loop, time.perf_counter() - started
 
 
 def write_load(path: Path, n: int) -> int:
@@ -180,7 +186,7 @@ def main() -> int:
         load, followed, state = tmpdir / "load.log", tmpdir / "kern.log", tmpdir / "state"
         (tmpdir / "kerncheck.toml").write_text("[watch]\nrepeat_interval = 3600\n")
         incidents = write_load(load, args.records)
-        base = baseline(load)
+        loop, grep = baselines(load, tmpdir)
         followed.write_text("")
         port = free_port()
         w = Watcher(followed, state, port)
@@ -196,8 +202,9 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         rate = args.records / elapsed
         print(f"throughput: {args.records} records ({incidents} I/O error lines) in {elapsed:.2f} s "
-              f"= {rate / 1000:.0f} k records/s; baseline (read + prefilter loop) {base:.2f} s "
-              f"= {args.records / base / 1000:.0f} k records/s; watcher/baseline time ratio {elapsed / base:.2f}")
+              f"= {rate / 1000:.0f} k records/s (target ≥ 100 k)")
+        print(f"  baselines, same data: bare Python line loop {loop:.2f} s (watcher/loop = {elapsed / loop:.1f}x), "
+              f"grep -E -f PREFILTER {grep:.2f} s (watcher/grep = {elapsed / grep:.1f}x)")
 
         # 2. latency: 200 OOM kills with distinct victims among 5 000 background lines/s
         log = Syslog()

@@ -36,6 +36,9 @@ class DeliveryError(Exception):
 
 class Sink:
     kind = ""
+    # Persist the cursor before writing: for a local stream that cannot refuse, so that whoever sees an event
+    # knows it is acknowledged (a kill right after it is never followed by a second copy).
+    ack_first = False
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -54,6 +57,7 @@ class StdoutSink(Sink):
     """One JSON object per line (``--format jsonl``, the default when stdout is not a terminal), or text."""
 
     kind = "stdout"
+    ack_first = True
 
     def __init__(self, stream: Optional[IO[str]] = None, text: bool = False) -> None:
         super().__init__("stdout")
@@ -192,6 +196,8 @@ class SinkWorker(threading.Thread):
                 if self.stop.is_set():
                     return
                 continue
+            if self.sink.ack_first:
+                self.outbox.delivered(self.sink.name, items[-1].n)
             try:
                 self.sink.deliver([dict(q.event, seq=q.n) for q in items])
             except DeliveryError as exc:
@@ -204,5 +210,6 @@ class SinkWorker(threading.Thread):
                 self.on_failure(self.sink.name, "output closed")
                 return
             backoff = BACKOFF_START
-            self.outbox.delivered(self.sink.name, items[-1].n)
+            if not self.sink.ack_first:
+                self.outbox.delivered(self.sink.name, items[-1].n)
             self.on_delivered(self.sink.name, len(items))

@@ -19,19 +19,19 @@ from typing import Any, Callable, Optional, Protocol
 from kerncheck.logs import patterns
 from kerncheck.logs.incidents import IncidentBuilder
 from kerncheck.logs.model import Incident
+from kerncheck.logs.prefilter import Prefilter
 from kerncheck.logs.records import LEVEL_PATTERNS, RecordReader
 from kerncheck.watch import state as state_mod
 from kerncheck.watch.follow import Block
 from kerncheck.watch.metrics import WatchMetrics
 from kerncheck.watch.outbox import Outbox
-from kerncheck.watch.prefilter import Prefilter
 from kerncheck.watch.settings import WatchSettings
 from kerncheck.watch.sinks import Sink, SinkWorker
 from kerncheck.watch.tracker import Tracker
 
 log = logging.getLogger("kerncheck.watch")
 
-FLUSH_AFTER = 0.2  # an incident in progress is closed after this long without a new record
+FLUSH_AFTER = 0.25  # an incident in progress is closed after this long without a new record
 COMMIT_EVERY = 1.0  # the position is saved at least this often while records flow
 TICK_EVERY = 1.0  # conditions are checked for clearing this often
 SHUTDOWN_GRACE = 5.0  # on stop, sinks get this long to deliver what is queued (the rest stays on disk)
@@ -100,7 +100,7 @@ class Watcher:
         self.checkpoint: Optional[tuple[Block, int, int]] = None  # the last place where the builder was idle
         self.dirty = False
         self.last_entry_at = self.last_commit_at = self.next_tick = 0.0
-        self.prefilter = Prefilter(patterns.PREFILTER, LEVEL_PATTERNS.get(self.follower.reader.fmt, ()))
+        self.prefilter = Prefilter(list(patterns.PREFILTER) + list(LEVEL_PATTERNS.get(self.follower.reader.fmt, ())))
 
     # --- sinks' callbacks (sink threads) ----------------------------------------------------------
     def _delivered(self, sink: str, n: int) -> None:
@@ -158,21 +158,17 @@ class Watcher:
             self.metrics.count_records(1, int(not record.is_kernel), 0)
             if record.ts_mono is not None and follower.boot_wall is not None:
                 record.wallclock = datetime.fromtimestamp(follower.boot_wall + record.ts_mono, timezone.utc)
-            if record.is_kernel and (not self.idle or self.prefilter.matches(record.text)
-                                     or (record.level is not None and record.level <= LEVEL_ERR)):
+            if record.is_kernel and (not self.idle or (record.level is not None and record.level <= LEVEL_ERR)
+                                     or self._candidate(record.text.encode())):
                 self._feed(record, now)
             self.place = (block, end, block.line)
             if self.idle:
                 self.checkpoint = self.place
             return
-        marks = self.prefilter.mark(data)
-        next_mark = 0
         pos, line, records, userspace = 0, block.line, 0, 0
         while pos < end:
             if self.idle:
-                while next_mark < len(marks) and marks[next_mark] < pos:
-                    next_mark += 1
-                skip_to = marks[next_mark] if next_mark < len(marks) else end
+                skip_to = self._next_candidate(data, pos, end)
                 if skip_to > pos:
                     lines, n = reader.count(data, pos, skip_to)
                     records += n
@@ -190,7 +186,20 @@ class Watcher:
             self.place = (block, pos, line)
             if self.idle:
                 self.checkpoint = self.place
+        self.prefilter.forget()
         self.metrics.count_records(records, userspace, 0)
+
+    def _next_candidate(self, data: bytes, pos: int, end: int) -> int:
+        """Start of the first line at or after ``pos`` that may open an incident (``end`` if none)."""
+        match_end = self.prefilter.first_end(data, pos, end)
+        if match_end is None:
+            return end
+        return max(pos, data.rfind(b"\n", pos, max(match_end - 1, pos)) + 1)
+
+    def _candidate(self, text: bytes) -> bool:
+        found = self.prefilter.first_end(text, 0, len(text)) is not None
+        self.prefilter.forget()
+        return found
 
     def _feed(self, record: Any, now: float) -> None:
         found = self.builder.feed(record)
