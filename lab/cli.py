@@ -95,8 +95,16 @@ def _suite(args: argparse.Namespace) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     def done(run: CaseRun) -> None:
-        (args.out_dir / f"{run.case.name}.log").write_text(run.console)
-        print(f"{run.case.name:<18} {run.wall:6.1f} s  {run.verdict()}", flush=True)
+        log = args.out_dir / f"{run.case.name}.log"
+        log.write_text(run.console)
+        try:
+            expected = assess.EXPECTED[run.case.name]
+            report = assess.scan(log)
+            problems = assess.judge(expected, report)
+            verdict = assess.summary(expected, report) + (f" WRONG: {'; '.join(problems)}" if problems else "")
+        except LabError as exc:
+            verdict = f"scan n/a: {exc}"
+        print(f"{run.case.name:<18} {run.wall:6.1f} s  {run.verdict()}  | kerncheck: {verdict}", flush=True)
 
     started = time.monotonic()
     runs = run_many(selected, guest, args.jobs, done=done)

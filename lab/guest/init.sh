@@ -121,7 +121,7 @@ case "$CASE" in
     panic) trigger PANIC ;;
     bug) trigger BUG ;;
     warning) trigger WARNING ;;
-    oops|oops_panic) trigger EXCEPTION ;;
+    oops) trigger EXCEPTION ;;
     gpf) trigger GPF ;;
     atomic_sleep) trigger ATOMIC_SLEEP ;;
     soft_lockup)
