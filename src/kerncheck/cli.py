@@ -22,6 +22,8 @@ COMMANDS = {
     "crash-test": "crash_test",
     "watch": "watch",
     "scan": "scan",
+    "disks": "disks",
+    "oom": "oom",
 }
 
 # Usage errors must not look like a verdict: 3 is Nagios' UNKNOWN; guards refuse with 64.

@@ -169,10 +169,11 @@ def _wall(when: Optional[str]) -> Optional[float]:
 
 
 def _duration(seconds: float) -> str:
+    """``0.3 s``, ``42 s``, ``1.5 h``, ``3 d``."""
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}".replace(".0 ", " ")
-    return f"{seconds:.0f} s"
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def _int(value: Any) -> Optional[int]:
