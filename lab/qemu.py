@@ -2,7 +2,7 @@
 
 QEMU ends on its own when the guest powers off or panics (``panic=-1`` reboots at once, ``-no-reboot``
 turns the reboot into an exit). A boot that overruns its timeout is terminated, then killed, and always
-reaped. At most two guests run at once on this machine, whoever starts them: each boot holds one of two
+reaped; QEMU also runs under coreutils ``timeout``, so it ends even if the harness itself dies. At most two guests run at once on this machine, whoever starts them: each boot holds one of two
 slot lock files in the cache directory for its lifetime (``KERNCHECK_LAB_GUESTS=1`` allows only one).
 """
 
@@ -123,6 +123,10 @@ def boot(spec: BootSpec, slot_root: Path, extra_argv: Sequence[str] = ()) -> Boo
         console = Path(tmp) / "console.log"
         console.touch()
         argv = [*spec.argv(console), *extra_argv]
+        # A backstop that needs no Python: should this process die, coreutils' timeout still ends QEMU.
+        backstop = shutil.which("timeout")
+        if backstop:
+            argv = [backstop, "--kill-after=5", f"{spec.timeout + 15:.0f}", *argv]
         with guest_slot(slot_root), open(Path(tmp) / "stderr", "w+b") as err:
             started = time.monotonic()
             try:
