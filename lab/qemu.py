@@ -2,8 +2,9 @@
 
 QEMU ends on its own when the guest powers off or panics (``panic=-1`` reboots at once, ``-no-reboot``
 turns the reboot into an exit). A boot that overruns its timeout is terminated, then killed, and always
-reaped; QEMU also runs under coreutils ``timeout``, so it ends even if the harness itself dies. At most two guests run at once on this machine, whoever starts them: each boot holds one of two
-slot lock files in the cache directory for its lifetime (``KERNCHECK_LAB_GUESTS=1`` allows only one).
+reaped; QEMU also runs under coreutils ``timeout``, so it ends even if the harness itself dies.
+At most two guests run at once on this machine, whoever starts them: each boot holds one of two slot
+lock files in the cache directory for its lifetime (``KERNCHECK_LAB_GUESTS=1`` allows only one).
 """
 
 from __future__ import annotations
