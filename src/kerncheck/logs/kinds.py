@@ -359,7 +359,7 @@ _SOFT_LOCKUP_ADVICE = {
                            "update the kernel/driver that holds it.",
     "hypervisor_steal": "This VM shows high steal time: the hypervisor did not run the vCPU. Reduce host "
                         "overcommit or move the VM; the guest kernel is not at fault.",
-    "unknown": "Look at the culprit frame{mod} and update the kernel or driver it belongs to.",
+    "unknown": "The CPU was stuck in {func}{mod}: update the kernel or the driver it belongs to.",
 }
 
 
@@ -369,7 +369,8 @@ def advice_for(kind: str, cause: Optional[str], incident: Optional[Incident] = N
     mod = f" (module {inc.module})" if inc is not None and inc.module else ""
     if kind in ("soft_lockup", "hard_lockup", "rcu_stall") and cause in _SOFT_LOCKUP_ADVICE and (
             kind == "soft_lockup" or cause != "unknown"):
-        text = _SOFT_LOCKUP_ADVICE[cause].format(mod=mod)
+        func = inc.function if inc is not None and inc.function else "the culprit frame"
+        text = _SOFT_LOCKUP_ADVICE[cause].format(mod=mod, func=func)
         if cause == "unknown" and inc is not None and inc.details.get("virtual_machine"):
             text += " On this VM also check steal time (top's 'st', /proc/stat)."
         return text

@@ -175,7 +175,8 @@ _BY_NAME = {o.name: o for o in OPENERS}
 _GUARDS: dict[str, tuple[str, ...]] = {
     "panic": ("Kernel panic",), "soft_lockup": ("soft lockup",), "hard_lockup": ("hard LOCKUP",),
     "rcu_stall": ("INFO: rcu",), "hung_task": ("INFO: task",), "oom_header": ("invoked oom-killer",),
-    "oom_summary": ("oom-kill:",), "oom_kill": ("Kill process", "Killed process"), "kasan": ("KASAN",), "kmsan": ("KMSAN",),
+    "oom_summary": ("oom-kill:",), "oom_kill": ("Kill process", "Killed process"), "kasan": ("KASAN",),
+    "kmsan": ("KMSAN",),
     "kcsan": ("KCSAN",), "kfence": ("KFENCE",), "ubsan": ("UBSAN",), "kmemleak_bug": ("memory leak",),
     "kmemleak_object": ("unreferenced object",), "kmemleak_summary": ("kmemleak",),
     "cut_here": ("cut here",), "sysrq": ("sysrq", "SysRq"), "gpf": ("general protection",),
