@@ -164,6 +164,7 @@ class DiskSurvey:
     # Device incidents of earlier boots: kernel names (sda, dm-3) can change across boots, so they are listed,
     # not pinned on today's disks.
     earlier_boots: list[Incident] = field(default_factory=list)
+    unmapped_fs: list[FsErrors] = field(default_factory=list)  # filesystems with errors on no known disk
     log_sources: list[str] = field(default_factory=list)
     log_error: Optional[str] = None
     log_notes: list[str] = field(default_factory=list)  # earlier boots not in the journal, unreadable parts …
@@ -301,7 +302,7 @@ def physical_disks(host: Host, only: Sequence[str] = ()) -> list[BlockDevice]:
         base = f"{blockdev.SYS_BLOCK}/{name}"
         if name.startswith(VIRTUAL_PREFIXES) or host.exists(f"{base}/partition"):
             continue
-        if not host.exists(f"{base}/device") or (host.exists(f"{base}/slaves") and host.listdir(f"{base}/slaves")):
+        if not _has_device_link(host, base) or (host.exists(f"{base}/slaves") and host.listdir(f"{base}/slaves")):
             continue
         try:
             if host.read_text(f"{base}/removable").strip() == "1":
@@ -310,6 +311,18 @@ def physical_disks(host: Host, only: Sequence[str] = ()) -> list[BlockDevice]:
             pass
         disks.append(blockdev.by_name(host, name))
     return disks
+
+
+def _has_device_link(host: Host, base: str) -> bool:
+    """Hardware behind the block device: its sysfs ``device`` link (in a snapshot the link's target may be
+    absent, the link itself is enough)."""
+    if host.exists(f"{base}/device"):
+        return True
+    try:
+        host.readlink(f"{base}/device")
+    except HostError:
+        return False
+    return True
 
 
 def disks_of(host: Host, name: str, disks: Iterable[BlockDevice]) -> list[str]:
@@ -423,9 +436,12 @@ def assess(host: Host, incidents: Sequence[Incident], history: Optional[SmartHis
         for name in targets:
             health[name].incidents.append(inc)
     for devname, record in _fs_errors(host, mounts):
-        for name in disks_of(host, devname, disks):
+        found = disks_of(host, devname, disks)
+        for name in found:
             if name in health:
                 health[name].filesystems.append(record)
+        if not found and record.errors and not only:
+            survey.unmapped_fs.append(record)
     for dh in health.values():
         report, unavailable, missing = read_smart(host, dh.path)
         if missing:

@@ -109,10 +109,12 @@ def test_ext4_errors_on_a_partition_land_on_its_disk(lab: BlockLab, tmp_path: Pa
     # The same through the CLI, with the kernel log read by the log engine.
     pytest.importorskip("kerncheck.logs.scan", reason="the log engine has not landed")
     rc = main(["disks", part, "--format", "json"])
-    assert rc == 1
     (entry,) = json.loads(capsys.readouterr().out)["disks"]
-    assert entry["device"] == disk and entry["state"] == "degraded"
-    assert any(k["kind"] == "fs_error" and k["device"] == name for k in entry["kernel_log"])
+    # Loop device names are reused: errors other tests provoked on an earlier loopN may be in this boot's log
+    # too (and may be worse), so the verdict is at least "degraded" and our own error must be among them.
+    assert entry["device"] == disk and entry["state"] in ("degraded", "failing") and rc in (1, 2)
+    assert any(k["kind"] == "fs_error" and k["device"] == name and "trigger_test_error" in k["title"]
+               for k in entry["kernel_log"]), entry["kernel_log"]
 
 
 def test_this_machines_disks_have_no_smart_and_are_not_passed(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -13,6 +13,7 @@ from kerncheck.registry import check, collects, collects_commands_from
 
 collects(
     "/sys/class/block/*/dev", "/sys/class/block/*/partition", "/sys/class/block/*/removable",
+    "/sys/class/block/*/device",
     "/sys/class/block/*/slaves/*", "/sys/class/block/*/holders/*", "/sys/class/block/*/dm/name",
     "/sys/class/block/*/dm/uuid", "/sys/class/block/*/md/level", "/sys/class/block/*/loop/backing_file",
     "/sys/dev/block/*", "/sys/fs/ext4/*/errors_count", "/sys/fs/ext4/*/first_error_time",
@@ -110,7 +111,14 @@ def disk_health(ctx: Context) -> list[Result]:
     if not survey.disks:
         return [skipped("no physical disk found in /sys/class/block (virtual machine without disks, container, "
                         "or a snapshot without sysfs)")]
-    return [disk_result(dh, survey) for dh in survey.disks]
+    results = [disk_result(dh, survey) for dh in survey.disks]
+    for fs in survey.unmapped_fs:
+        results.append(failed(f"{fs.fstype} on {fs.device} has recorded {fs.errors} error(s) (first {fs.first_error}), "
+                              "but the disk under it could not be determined", fs.to_json(),
+                              severity=Severity.WARNING, subject=f"/dev/{fs.device}",
+                              fix="Check the disk under this filesystem (smartctl -a, kernel log) and plan an offline "
+                                  "fsck (kerncheck fsck)."))
+    return results
 
 
 def placement_result(placement: BackupPlacement, failing: dict[str, str]) -> Result:

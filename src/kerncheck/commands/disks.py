@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             "disks": [d.to_json() for d in survey.disks],
             "unmapped_incidents": [incident_json(i) for i in survey.unmapped],
             "earlier_boot_incidents": [incident_json(i) for i in survey.earlier_boots],
+            "unmapped_filesystem_errors": [f.to_json() for f in survey.unmapped_fs],
             "backups": [p.to_json() for p in backups.placements] if backups else [],
             "findings": [f.to_json() for f in findings],
             "kernel_log": {"sources": survey.log_sources, "error": survey.log_error, "notes": survey.log_notes},

@@ -60,6 +60,10 @@ def render_disks(host: dict[str, Any], survey: DiskSurvey, findings: list[Findin
               f"({escape(str(host.get('kind')))} {escape(str(host.get('root')))}, "
               f"kernel {escape(str(host.get('kernel') or '?'))})")
     con.print()
+    if not survey.disks:
+        say(con, 0, "no physical disk found in /sys/class/block (a VM without disks, a container, or a snapshot "
+                    "without sysfs)")
+        con.print()
     for dh in survey.disks:
         style = STATE_STYLE[dh.state]
         ident = f"  {escape(_identity(dh))}" if dh.smart is not None else ""
@@ -83,6 +87,9 @@ def render_disks(host: dict[str, Any], survey: DiskSurvey, findings: list[Findin
     for inc in survey.earlier_boots[:10]:
         say(con, 0, f"[dim]earlier boot ({escape(inc.source)}): {inc.count} × {escape(inc.kind)} on "
                     f"{escape(str(inc.device))} (device names can change across boots): {escape(inc.title)}[/]")
+    for fs in survey.unmapped_fs:
+        say(con, 0, f"[yellow]{escape(fs.fstype)} on {escape(fs.device)} has recorded {fs.errors} error(s), but its "
+                    "disk could not be determined[/]")
     for inc in survey.unmapped[:10]:
         say(con, 0, f"[dim]kernel log, device not present now: {inc.count} × {escape(inc.kind)} on "
                   f"{escape(str(inc.device))}: {escape(inc.title)}[/]")
