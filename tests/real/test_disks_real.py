@@ -149,3 +149,20 @@ def test_missing_smartctl_is_a_skip_with_the_reason(tmp_path: Path, monkeypatch,
             assert f["status"] in ("skip", "fail")
             if f["status"] == "skip":
                 assert "smartctl is not available" in f["message"]
+
+
+def test_xfs_shutdown_is_reported_for_its_disk(lab: BlockLab, tmp_path: Path, monkeypatch, capsys) -> None:
+    """XFS keeps no shutdown flag in sysfs: the kernel log's shutdown report is the evidence."""
+    pytest.importorskip("kerncheck.logs.scan", reason="the log engine has not landed")
+    if shutil.which("xfs_io") is None or shutil.which("mkfs.xfs") is None:
+        pytest.skip("needs xfsprogs")
+    monkeypatch.setenv("KERNCHECK_STATE_DIR", str(tmp_path / "state"))
+    dev = lab.loop(lab.image("xfs", size_mb=320, mkfs="xfs"))
+    mnt = lab.mount(dev)
+    run(["xfs_io", "-x", "-c", "shutdown", str(mnt)])
+    rc = main(["disks", dev, "--format", "json"])
+    (entry,) = json.loads(capsys.readouterr().out)["disks"]
+    assert entry["device"] == dev and entry["state"] in ("degraded", "failing") and rc in (1, 2)
+    name = os.path.basename(dev)
+    assert any(k["kind"] == "fs_error" and k["device"] == name and "shut down" in k["title"]
+               for k in entry["kernel_log"]), entry["kernel_log"]

@@ -77,9 +77,9 @@ def disk_health(ctx: Context) -> list[Result]:
         critical_warning, media errors, endurance used and available spare vs its threshold; the SCSI grown
         defect list and uncorrected error counters. Counters are compared with the previous run (state
         file /var/lib/kerncheck/smart-counters.json, or $KERNCHECK_STATE_DIR) and any growth is reported.
-        Kernel-log incidents (medium, I/O, NVMe, filesystem errors, read-only remounts) and ext4 error
-        counters (/sys/fs/ext4/*/errors_count) are mapped from partitions, device-mapper/LVM and md
-        devices back to the disk they sit on.
+        Kernel-log incidents (medium, I/O, NVMe, filesystem errors including XFS shutdowns, which leave
+        no mark in sysfs, read-only remounts) and ext4 error counters (/sys/fs/ext4/*/errors_count) are
+        mapped from partitions, device-mapper/LVM and md devices back to the disk they sit on.
         Critical: failed health, an attribute failing now, pending or offline-uncorrectable sectors,
         growth of any media counter, 100+ remapped sectors or grown defects, an NVMe critical warning
         other than temperature, a failed latest self-test, medium errors or a read-only remount in the
