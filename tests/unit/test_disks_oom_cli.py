@@ -141,3 +141,20 @@ def test_audit_runs_the_new_checks_on_a_fixture(capsys) -> None:
     assert "recurring victim" in by_id["KC401"][0]["message"]
     assert {f["subject"] for f in by_id["KC402"]} == {"java billing.jar (pid 4242)", "memory cgroup /batch"}
     assert rc == 2
+
+
+def test_backups_sharing_the_kdump_filesystem(tmp_path, capsys) -> None:
+    """The same host with kdump dumping into /backup/crash: the backups compete with a RAM-sized vmcore."""
+    import shutil
+
+    root = tmp_path / "host"
+    shutil.copytree(DISKS, root, symlinks=True)
+    (root / "etc" / "default").mkdir(parents=True)
+    (root / "etc" / "default" / "kdump-tools").write_text('USE_KDUMP=1\nKDUMP_COREDIR="/backup/crash"\n')
+    (root / "etc" / "kerncheck" / "kerncheck.toml").write_text('[disks]\nbackup_paths = ["/backup"]\ndata_paths = []\n')
+    rc, doc = run_json(capsys, "disks", "--root", str(root))
+    (placement,) = doc["backups"]
+    assert placement["overlaps"] == [{"with": "/backup/crash", "role": "kdump target", "same_filesystem": True,
+                                      "shared_disks": ["/dev/sdb"]}]
+    (kc302,) = [f for f in doc["findings"] if f["id"] == "KC302"]
+    assert "same filesystem as kdump target /backup/crash" in kc302["message"] and rc == 2
