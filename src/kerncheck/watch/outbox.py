@@ -4,7 +4,8 @@ Events are numbered (``n``) and appended to ``events.<generation>.jsonl`` in the
 event becomes visible to the sinks only once the watcher state that produced it is saved (the state
 records the log's committed length), so an event written just before a crash is cut off at the restart
 and produced again from the replayed records — never delivered twice. Every sink keeps its own cursor
-(``cursor.<sink>``, the last ``n`` it delivered, replaced atomically after each delivery) and a backlog
+(``cursor.<sink>``, the last ``n`` it delivered, replaced atomically after each delivery; not fsynced: after
+a power loss an older cursor means a repeat, never a loss) and a backlog
 bounded by ``queue_max``: beyond it the oldest undelivered events are dropped and counted.
 """
 
@@ -104,10 +105,12 @@ class Outbox:
     def has_staged(self) -> bool:
         return bool(self._staged)
 
-    def prepare(self) -> dict[str, Any]:
-        """Make the staged events durable (compacting the log when due); returns what the state records."""
+    def prepare(self, durable: bool = True) -> dict[str, Any]:
+        """Write the staged events out (fsynced if ``durable``; compacting the log when due); returns what
+        the state records."""
         self._fh.flush()
-        os.fsync(self._fh.fileno())
+        if durable:
+            os.fsync(self._fh.fileno())
         self._bytes = self._fh.tell()
         if self._bytes > max(COMPACT_BYTES, 2 * self._compacted_bytes):
             self._compact()
@@ -192,7 +195,7 @@ class Outbox:
                 self._trim()
 
     def _set_cursor(self, sink: str, n: int) -> None:
-        atomic_write(self._cursor_path(sink), str(n).encode())
+        atomic_write(self._cursor_path(sink), str(n).encode(), durable=False)
         self.cursors[sink] = n
 
     def wake(self) -> None:

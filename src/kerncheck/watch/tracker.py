@@ -11,10 +11,11 @@ event carries the scan incident fields plus ``id`` (stable for the condition's l
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
@@ -118,6 +119,8 @@ class Tracker:
     open: dict[str, Condition] = field(default_factory=dict)
     pending: dict[str, list[float]] = field(default_factory=dict)  # below-threshold arrival times per key
     opened: int = 0  # conditions ever opened: makes ids unique
+    _changed: set[str] = field(default_factory=set)  # keys of conditions to serialise again
+    _text: dict[str, str] = field(default_factory=dict)  # serialised open conditions
 
     def observe(self, incident: Incident, now: float) -> list[Emitted]:
         policy = self.settings.policy(incident.kind)
@@ -130,6 +133,7 @@ class Tracker:
             cond.count += n
             cond.last_at = now
             cond.incident = incident.to_json()
+            self._changed.add(key)
             if now - cond.announced_at >= self.settings.repeat_interval:
                 return [self._announce(cond, now)]
             return []
@@ -145,11 +149,13 @@ class Tracker:
                          device=incident.device, incident=incident.to_json(), count=len(times),
                          opened_at=now, last_at=now, announced_at=now, announced_count=len(times))
         self.open[key] = cond
+        self._changed.add(key)
         return [Emitted(cond.event("open", now))]
 
     def _announce(self, cond: Condition, now: float) -> Emitted:
         refresh = cond.count == cond.announced_count
         cond.announced_at, cond.announced_count = now, cond.count
+        self._changed.add(cond.key)
         return Emitted(cond.event("open", now), refresh=refresh)
 
     def tick(self, now: float) -> list[Emitted]:
@@ -177,9 +183,22 @@ class Tracker:
         return self.open.values()
 
     def to_json(self) -> dict[str, Any]:
-        return {"open": [asdict(c) for c in self.open.values()], "pending": self.pending, "opened": self.opened}
+        return json.loads(self.to_json_text())
+
+    def to_json_text(self) -> str:
+        """The state as JSON text; each open condition is serialised again only when it changed (the state
+        is saved on every alert, and an OOM storm of many victims can hold hundreds of conditions open)."""
+        for key in self._changed:
+            if key in self.open:
+                self._text[key] = json.dumps(self.open[key].__dict__, separators=(",", ":"))
+        self._changed.clear()
+        for key in [k for k in self._text if k not in self.open]:
+            del self._text[key]
+        rest = json.dumps({"pending": self.pending, "opened": self.opened}, separators=(",", ":"))
+        return '{"open":[' + ",".join(self._text[k] for k in self.open) + "]," + rest[1:]
 
     def restore(self, data: dict[str, Any]) -> None:
         self.open = {c["key"]: Condition(**c) for c in data.get("open", [])}
+        self._changed = set(self.open)
         self.pending = {k: list(v) for k, v in data.get("pending", {}).items()}
         self.opened = int(data.get("opened", 0))

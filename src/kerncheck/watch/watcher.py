@@ -98,7 +98,7 @@ class Watcher:
         self.idle = True
         self.place: Optional[tuple[Block, int, int]] = None  # (block, offset, line) after the last record read
         self.checkpoint: Optional[tuple[Block, int, int]] = None  # the last place where the builder was idle
-        self.dirty = False
+        self.dirty = self.unsynced = False
         self.last_entry_at = self.last_commit_at = self.next_tick = 0.0
         self.prefilter = Prefilter(list(patterns.PREFILTER) + list(LEVEL_PATTERNS.get(self.follower.reader.fmt, ())))
 
@@ -142,7 +142,10 @@ class Watcher:
         if now >= self.next_tick:
             self.next_tick = now + TICK_EVERY
             self._stage(self.tracker.tick(now))
-        if self.outbox.has_staged() or (self.dirty and now - self.last_commit_at >= COMMIT_EVERY):
+        due = now - self.last_commit_at >= COMMIT_EVERY
+        if self.outbox.has_staged():
+            self.commit(now, durable=due)  # alert latency: visible at once, fsynced within COMMIT_EVERY
+        elif (self.dirty or self.unsynced) and due:
             self.commit(now)
 
     def _process(self, block: Block, now: float) -> None:
@@ -227,21 +230,23 @@ class Watcher:
         if emitted:
             self.metrics.set_conditions(self.tracker.conditions())
 
-    def commit(self, now: float) -> None:
+    def commit(self, now: float, durable: bool = True) -> None:
         """Save position, dedupe keys, conditions, counters and the event log together; release events."""
         if self.checkpoint is not None:
             self.state.position = self.follower.position_after(self.follower.token(*self.checkpoint))
         self.state.emitted = list(self.emitted)
-        self.state.tracker = self.tracker.to_json()
+        self.state.tracker_text = self.tracker.to_json_text()
         self.state.counters = self.metrics.saved
-        self.state.events = self.outbox.prepare()
-        state_mod.save(self.settings.state_dir, self.state)
+        self.state.events = self.outbox.prepare(durable)
+        state_mod.save(self.settings.state_dir, self.state, durable)
         self.outbox.release()
         for sink in self.sinks:
             self.metrics.backlog.labels(sink=sink.name).set(self.outbox.backlog(sink.name))
             self.metrics.dropped.labels(sink=sink.name).set(self.outbox.dropped[sink.name])
         self.dirty = False
-        self.last_commit_at = now
+        self.unsynced = not durable
+        if durable:
+            self.last_commit_at = now
 
     def shutdown(self) -> None:
         """Save the state (an incident in progress is replayed at the next start), drain the sinks briefly."""
