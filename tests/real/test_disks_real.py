@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from kerncheck.backups import survey_backups
 from kerncheck.checks.disks import placement_result
 from kerncheck.cli import main
-from kerncheck.diskhealth import assess
+from kerncheck.disks.backups import survey_backups
+from kerncheck.disks.health import assess
+from kerncheck.disks.smarthistory import SmartHistory
 from kerncheck.facts import Context
 from kerncheck.finding import Severity, Status
 from kerncheck.host import LiveHost
-from kerncheck.smarthistory import SmartHistory
 from tests.real.blocklab import BlockLab, run
 
 pytestmark = pytest.mark.real

@@ -17,10 +17,10 @@ import pytest
 from kerncheck.cli import main
 from kerncheck.facts import Context
 from kerncheck.host import LiveHost
-from kerncheck.jvmheap import JvmFit
-from kerncheck.oominvestigate import investigate, jvm_fits
+from kerncheck.oom.investigate import investigate, jvm_fits
+from kerncheck.oom.jvmheap import JvmFit
+from kerncheck.oom.rsstrend import sample
 from kerncheck.processes import read_process
-from kerncheck.rsstrend import sample
 from tests.real.memcg import MemoryCgroup
 
 pytestmark = pytest.mark.real
@@ -231,9 +231,9 @@ def _journal_entries(log: str, boot: str, start_usec: int) -> str:
 def test_kills_of_an_earlier_boot_come_from_journald(tmp_path: Path) -> None:
     """Two kills logged in the previous boot (a real journal file, read by real journalctl) and one in this
     boot's log make one victim group across boots."""
-    from kerncheck.bootlogs import host_incidents
     from kerncheck.host import SnapshotHost
-    from kerncheck.oominvestigate import oom_groups
+    from kerncheck.logs.boots import host_incidents
+    from kerncheck.oom.investigate import oom_groups
     from tests.conftest import FIXTURE_HOSTS
 
     if not shutil.which("journalctl") or not os.path.exists(JOURNAL_REMOTE):
@@ -269,7 +269,7 @@ def test_kills_of_an_earlier_boot_come_from_journald(tmp_path: Path) -> None:
 
 def test_no_journald_on_this_machine_is_a_note_not_an_error() -> None:
     pytest.importorskip("kerncheck.logs.scan", reason="the log engine has not landed")
-    from kerncheck.bootlogs import host_incidents
+    from kerncheck.logs.boots import host_incidents
 
     logs = host_incidents(Context(LiveHost()))
     assert logs.error is None and logs.sources[0] == "/dev/kmsg"

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Optional
 
 from kerncheck.logs.model import Incident
-from kerncheck.oomhistory import group_kills
+from kerncheck.oom.history import group_kills
+from kerncheck.oom.rsstrend import Trend
 from kerncheck.processes import Process
-from kerncheck.rsstrend import Trend
 
 GiB_KB = 1 << 20
 

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from kerncheck.diskhealth import CRITICAL, RANK, WARNING, smart_reasons
+from kerncheck.disks.health import CRITICAL, RANK, WARNING, smart_reasons
+from kerncheck.disks.smarthistory import SmartHistory
 from kerncheck.parsers.smartctl import SmartctlOutputError, parse_smartctl_json
-from kerncheck.smarthistory import SmartHistory
 from tests.conftest import shared_path
 
 # smartctl 7.3 on this VM: `smartctl --json -a /dev/vda` (virtio-blk has no SMART device type).
@@ -194,7 +194,7 @@ def test_unwritable_state_is_reported_not_fatal(tmp_path) -> None:
 @pytest.mark.real
 def test_real_smartctl_on_this_machine_reports_no_smart() -> None:
     """smartctl from Debian's smartmontools against this VM's own virtio disk."""
-    from kerncheck.diskhealth import physical_disks, read_smart
+    from kerncheck.disks.health import physical_disks, read_smart
     from kerncheck.host import LiveHost
 
     if shutil.which("smartctl") is None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from kerncheck import blockdev
-from kerncheck.backups import BackupPlacement, survey_backups
 from kerncheck.config import ConfigError
-from kerncheck.diskhealth import CRITICAL, DiskHealth, DiskSurvey, physical_disks, smart_argv, survey_host
+from kerncheck.disks.backups import BackupPlacement, survey_backups
+from kerncheck.disks.health import CRITICAL, DiskHealth, DiskSurvey, physical_disks, smart_argv, survey_host
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, errored, failed, passed, skipped
 from kerncheck.host import HostError

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kerncheck.bootlogs import host_incidents, journal_argv
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
-from kerncheck.jvmheap import ENV_COMMAND
-from kerncheck.oominvestigate import cgroup_fills, jvm_fits, live_state, oom_groups
+from kerncheck.logs.boots import host_incidents, journal_argv
+from kerncheck.oom.investigate import cgroup_fills, jvm_fits, live_state, oom_groups
+from kerncheck.oom.jvmheap import ENV_COMMAND
 from kerncheck.registry import check, collects
 
 _CGROUP_DEPTHS = ["", "*/", "*/*/", "*/*/*/", "*/*/*/*/", "*/*/*/*/*/"]

@@ -23,13 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from kerncheck import registry
     from kerncheck.audit import host_info, run_check
-    from kerncheck.backups import survey_backups
     from kerncheck.blockdev import BlockDevError
     from kerncheck.config import ConfigError, load_config, section
-    from kerncheck.diskhealth import survey_host
+    from kerncheck.disks.backups import survey_backups
+    from kerncheck.disks.health import survey_host
+    from kerncheck.disks.smarthistory import SmartHistory
     from kerncheck.facts import Context
     from kerncheck.host import HostError, open_host
-    from kerncheck.smarthistory import SmartHistory
 
     try:
         host = open_host(args.root)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     status = exit_status(findings)
     if args.format == "json":
-        from kerncheck.diskhealth import incident_json
+        from kerncheck.disks.health import incident_json
         from kerncheck.render.json import dump
 
         dump({

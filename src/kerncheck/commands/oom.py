@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from kerncheck.facts import Context
     from kerncheck.host import HostError, open_host
-    from kerncheck.oominvestigate import investigate
+    from kerncheck.oom.investigate import investigate
 
     if args.watch_seconds < 0 or args.interval <= 0:
         print("kerncheck oom: --watch-seconds must be ≥ 0 and --interval > 0", file=sys.stderr)

@@ -7,7 +7,7 @@ from typing import IO, Any, Optional
 from rich.console import Console
 from rich.markup import escape
 
-from kerncheck.diskhealth import DiskHealth, DiskSurvey
+from kerncheck.disks.health import DiskHealth, DiskSurvey
 from kerncheck.finding import Finding, Status
 from kerncheck.parsers.units import human
 from kerncheck.render.oomreport import say

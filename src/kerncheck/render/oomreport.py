@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from kerncheck.oominvestigate import OomReport
+from kerncheck.oom.investigate import OomReport
 from kerncheck.parsers.units import human
 from kerncheck.render.text import SEVERITY_STYLE, console
 

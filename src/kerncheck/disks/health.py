@@ -2,7 +2,7 @@
 
 Every source is mapped back to the whole disk at the bottom of the block-device stack
 (:mod:`kerncheck.blockdev`), so ``EXT4-fs error (device dm-3)`` or ``/sys/fs/ext4/sdb1/errors_count``
-lands on ``/dev/sdb``. SMART counters are compared with the last run (:mod:`kerncheck.smarthistory`):
+lands on ``/dev/sdb``. SMART counters are compared with the last run (:mod:`kerncheck.disks.smarthistory`):
 growth of remapped, pending or uncorrectable sectors means the disk is failing *now*.
 """
 
@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from kerncheck import blockdev
 from kerncheck.blockdev import BlockDevError, BlockDevice
+from kerncheck.disks.smarthistory import Observation, SmartHistory
 from kerncheck.facts import Context
 from kerncheck.host import CommandTimeout, CommandUnavailable, Host, HostError
 from kerncheck.logs.model import Incident
@@ -28,7 +29,6 @@ from kerncheck.parsers.smartctl import (
     SmartReport,
     parse_smartctl_json,
 )
-from kerncheck.smarthistory import Observation, SmartHistory
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
 RANK = {INFO: 0, WARNING: 1, CRITICAL: 2}
@@ -476,7 +476,7 @@ def assess(host: Host, incidents: Sequence[Incident], history: Optional[SmartHis
 
 def survey_host(ctx: Context, only: Sequence[str] = ()) -> DiskSurvey:
     """The disk survey of ``ctx.host``, computed once per run (KC301, KC302 and ``kerncheck disks`` share it)."""
-    from kerncheck.bootlogs import host_incidents
+    from kerncheck.logs.boots import host_incidents
 
     def compute() -> DiskSurvey:
         log = host_incidents(ctx)

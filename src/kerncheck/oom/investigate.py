@@ -1,8 +1,8 @@
 """``kerncheck oom``: what the OOM killer killed, how often, how big, under which limit, and what to do next.
 
-Joins the kill history (:mod:`kerncheck.oomhistory`), live RSS trends (:mod:`kerncheck.rsstrend`), Java
-heaps against their limits (:mod:`kerncheck.jvmheap`) and cgroups close to their limits
-(:mod:`kerncheck.cgrouppressure`) into one report with the ``kerncheck.oom/1`` JSON schema.
+Joins the kill history (:mod:`kerncheck.oom.history`), live RSS trends (:mod:`kerncheck.oom.rsstrend`), Java
+heaps against their limits (:mod:`kerncheck.oom.jvmheap`) and cgroups close to their limits
+(:mod:`kerncheck.oom.cgroupfill`) into one report with the ``kerncheck.oom/1`` JSON schema.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from kerncheck.bootlogs import BootLogs, file_incidents, host_incidents
-from kerncheck.cgrouppressure import CgroupFill, assess_cgroups
 from kerncheck.facts import Context
-from kerncheck.jvmheap import JvmFit, assess_jvms
+from kerncheck.logs.boots import BootLogs, file_incidents, host_incidents
 from kerncheck.memcgroups import MemoryHierarchy, memory_hierarchy
-from kerncheck.oomhistory import CRITICAL, Verdict, VictimGroup, group_kills
+from kerncheck.oom.cgroupfill import CgroupFill, assess_cgroups
+from kerncheck.oom.history import CRITICAL, Verdict, VictimGroup, group_kills
+from kerncheck.oom.jvmheap import JvmFit, assess_jvms
+from kerncheck.oom.rsstrend import Trend, sample
 from kerncheck.processes import Process, processes, read_process
-from kerncheck.rsstrend import Trend, sample
 
 SCHEMA = "kerncheck.oom/1"
 TOP_BY_RSS = 5  # the largest processes are always among those watched

@@ -1,0 +1,1 @@
+"""Disk health: SMART, kernel-log and filesystem evidence joined per physical disk; backup placement."""
