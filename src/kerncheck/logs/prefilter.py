@@ -21,14 +21,20 @@ ENGINES = ("hyperscan", "re2", "re")
 
 class Prefilter:
     """``first_end(buf, pos, end)``: the end offset of the first match that ends in ``buf[pos:end]``;
-    ``special_lines(buf)``: the starts of the lines matching the ``special`` pattern (which may match the
-    empty string), found in the same pass where the engine allows it."""
+    ``special_lines(buf)``: the starts of the lines that begin with one of the ``special`` prefixes
+    (unanchored regexes matched at line starts), found in the same pass where the engine allows it.
 
-    def __init__(self, patterns: Sequence[str], engine: Optional[str] = None, special: str = "") -> None:
+    Hyperscan 5.4 loses some matches that end at the end of the buffer when a database mixes ``^``/``$``
+    anchors with patterns that match newlines; so for it ``^X`` is compiled as ``\nX`` (same end offset),
+    line-start prefixes as ``\nP``, nothing uses ``$``, and the first line is checked with ``re``.
+    """
+
+    def __init__(self, patterns: Sequence[str], engine: Optional[str] = None,
+                 special: Sequence[str] = ()) -> None:
         if not patterns:
             raise ValueError("a prefilter needs at least one pattern")
         self.patterns = tuple(patterns)
-        self.special = special
+        self.special = tuple(special)
         self._buf: Any = None
         self._ends: list[int] = []
         self._specials: list[int] = []
@@ -56,15 +62,17 @@ class Prefilter:
     def _compile_hyperscan(self) -> None:
         import hyperscan
 
-        expressions = [p.encode() for p in self.patterns]
-        flags = [hyperscan.HS_FLAG_MULTILINE] * len(expressions)
-        if self.special:
-            expressions.append(self.special.encode())
-            flags.append(hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY)
+        expressions = [_newline_anchored(p) for p in self.patterns]
+        for prefix in self.special:
+            # "\r?\n" as one expression is among the combinations hyperscan gets wrong: split optional CRs.
+            expressions += [b"\n" + alt.encode() for alt in _split_optional_cr(prefix)]
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                   flags=flags)
+                   flags=[hyperscan.HS_FLAG_MULTILINE] * len(expressions))
         self._hs = db
+        anchored = [p for p in self.patterns if p.startswith("^")]
+        self._first_line = re.compile("|".join(f"(?:{p})" for p in anchored).encode()) if anchored else None
+        self._first_special = re.compile(self._special_alternation()) if self.special else None
 
     def _compile_re2(self) -> None:
         import re2  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -72,14 +80,17 @@ class Prefilter:
         options = re2.Options()
         options.max_mem = 256 << 20
         self._rx: Any = re2.compile(self._alternation(), options)
-        self._special_rx: Any = re2.compile(b"(?m)" + self.special.encode(), options) if self.special else None
+        self._special_rx: Any = re2.compile(self._special_alternation(), options) if self.special else None
 
     def _compile_re(self) -> None:
         self._rx = re.compile(self._alternation())
-        self._special_rx = re.compile(b"(?m)" + self.special.encode()) if self.special else None
+        self._special_rx = re.compile(self._special_alternation()) if self.special else None
 
     def _alternation(self) -> bytes:
         return b"(?m)" + b"|".join(b"(?:" + p.encode() + b")" for p in self.patterns)
+
+    def _special_alternation(self) -> bytes:
+        return b"(?m)^(?:" + b"|".join(b"(?:" + p.encode() + b")" for p in self.special) + b")"
 
     # -- search ----------------------------------------------------------------------------------------------
     def _hyperscan(self, buf: Any) -> None:
@@ -88,9 +99,14 @@ class Prefilter:
         ends: list[int] = []
         special: list[int] = []
         self._hs.scan(buf, match_event_handler=_collect, context=(ends, special, len(self.patterns)))
+        starts = {buf.rfind(b"\n", 0, e - 1) + 1 for e in special}
+        first = self._first_line.match(buf) if self._first_line is not None else None
+        if first is not None:
+            ends.append(first.end())  # "\nX" cannot match on the first line
+        if self._first_special is not None and self._first_special.match(buf):
+            starts.add(0)
         ends.sort()
-        self._buf, self._ends = buf, ends
-        self._specials = sorted({buf.rfind(b"\n", 0, e) + 1 for e in special})
+        self._buf, self._ends, self._specials = buf, ends, sorted(starts)
 
     def first_end(self, buf: Any, pos: int, end: int) -> Optional[int]:
         """End offset of the first match ending after ``pos`` and at most ``end`` (``None`` if none)."""
@@ -118,6 +134,15 @@ class Prefilter:
         self._buf, self._ends, self._specials = None, [], []
 
 
+def _newline_anchored(pattern: str) -> bytes:
+    """``^X`` → ``\nX`` for hyperscan (see the class doc); other patterns unchanged."""
+    return b"\n" + pattern[1:].encode() if pattern.startswith("^") else pattern.encode()
+
+
+def _split_optional_cr(prefix: str) -> list[str]:
+    return [prefix[3:], "\\r" + prefix[3:]] if prefix.startswith("\\r?") else [prefix]
+
+
 def _collect(pattern: int, _start: int, end: int, _flags: int, context: Any) -> None:
     ends, special, special_id = context
-    (special if pattern == special_id else ends).append(end)
+    (special if pattern >= special_id else ends).append(end)

@@ -74,20 +74,20 @@ LEVEL_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def special_line_pattern(fmt: str) -> str:
-    """Lines that are not plain record starts: blank, indented (formats with continuation lines), headers.
+def special_line_prefixes(fmt: str) -> tuple[str, ...]:
+    """How the lines that may not be plain record starts begin: blank lines, indented lines (formats with
+    continuation lines), header lines. A superset is fine: :meth:`RecordReader.count` checks each one.
 
-    Syntax shared by re, RE2 and hyperscan (multi-line; matches the empty string, so hyperscan needs
-    ``HS_FLAG_ALLOWEMPTY``). A match's line start is the offset after the last newline before its end.
+    Unanchored regexes in the syntax of re, RE2 and hyperscan, to be matched at line starts.
     """
-    parts = [r"^\r?$"]
+    parts = [r"\r?\n"]
     if fmt in CONTINUATION_FORMATS:
-        parts.append(r"^[ \t]")
+        parts.append(r"[ \t]")
     if fmt == "pstore":
-        parts.append(r"^(Oops|Panic|Emergency|Restart|Halt|Poweroff|Shutdown|Unknown|Invalid)#[0-9]+ Part[0-9]+\r?$")
+        parts.append(r"(Oops|Panic|Emergency|Restart|Halt|Poweroff|Shutdown|Unknown|Invalid)#[0-9]+ Part[0-9]")
     if fmt == "syslog":
-        parts.append(r"^-- [^\n]*--\r?$")
-    return "|".join(parts)
+        parts.append(r"-- ")
+    return tuple(parts)
 
 
 def userspace_level_patterns(fmt: str) -> tuple[str, ...]:
@@ -120,7 +120,7 @@ _DMESG_SIGNATURE = re.compile(
 _SYSLOG_SIGNATURE = re.compile(
     rb"(?:<\d{1,3}>1 \S+ (\S+) \S+ \S+ \S+ "
     rb"|(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?"
-    rb"(?:Z|[+-]\d\d:?\d\d)?|\[ *\d+\.\d+\]) (\S+) [^\s:\[]+(?:\[\d+\])?: )")
+    rb"(?:Z|[+-]\d\d:?\d\d)?|\[ *\d+\.\d+\]) (?:(\S*[^\s:]) )?([^\s:\[]+)(\[\d+\])?: )")
 _PSTORE_HEADER = re.compile(
     rb"(?m)^(?:Oops|Panic|Emergency|Restart|Halt|Poweroff|Shutdown|Unknown|Invalid)#\d+ Part\d+\r?$")
 _JOURNAL_MARKER = re.compile(rb"(?m)^-- [^\n]*--\r?$")
@@ -159,7 +159,10 @@ def detect_format(sample: bytes, name: str = "") -> Optional[str]:
             m = _SYSLOG_SIGNATURE.match(ln)
             if m:
                 syslog += 1
-                hosts[m.group(1) or m.group(2)] += 1
+                # Without a host name only "kernel:" and "name[pid]:" tags are telling (dmesg has "ata1.00:").
+                key = m.group(1) or m.group(2) or (m.group(3) if m.group(3) == b"kernel" or m.group(4) else None)
+                if key:
+                    hosts[key] += 1
             if _DMESG_SIGNATURE.match(ln):
                 prefixed += 1
             elif not m and not ln.startswith((b" ", b"\t")) and not _JOURNAL_MARKER.match(ln):
@@ -169,7 +172,8 @@ def detect_format(sample: bytes, name: str = "") -> Optional[str]:
         return "kmsg"
     if journal * 2 >= n:
         return "journal-json"
-    # journalctl short-monotonic lines look like dmesg lines; a constant host name tells them apart.
+    # journalctl short-monotonic lines look like dmesg lines; a constant host name (or, without host names,
+    # the constant tag "kernel") tells them apart.
     if syslog * 2 >= n and (syslog > prefixed or (hosts and hosts.most_common(1)[0][1] * 5 >= syslog * 4)):
         return "syslog"
     if prefixed:
@@ -198,7 +202,7 @@ _SYSLOG_LINE = re.compile(
     r"(?:<(?P<pri>\d{1,3})>1 (?P<ts5424>\S+) (?P<host5424>\S+) (?P<app>\S+) \S+ \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?"
     r"|(?:(?P<bsd>(?P<mon>[A-Z][a-z]{2}) (?P<day>[ \d]\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?)"
     r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
-    r"|\[ *(?P<mono>\d+\.\d+)\]) (?P<host>\S+) (?P<tag>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: ?)")
+    r"|\[ *(?P<mono>\d+\.\d+)\]) (?:(?P<host>\S*[^\s:]) )?(?P<tag>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: ?)")
 _KERNEL_TS = re.compile(r"\[ *(\d+\.\d+)\] ?")
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[,.](\d+))?(Z|[+-]\d\d:?\d\d)?")
 
@@ -268,7 +272,7 @@ class RecordReader:
         self._skip: Optional[re.Pattern[bytes]] = {
             "pstore": _PSTORE_HEADER, "syslog": _JOURNAL_MARKER}.get(self.fmt)
         self._parse = getattr(self, "_parse_" + self.fmt.replace("-", "_"))
-        self._special = re.compile(b"(?m)" + special_line_pattern(self.fmt).encode())
+        self._special = re.compile(b"(?m)^(?:" + "|".join(special_line_prefixes(self.fmt)).encode() + b")")
 
     # -- iteration ----------------------------------------------------------------------------------
     def _is_skipped(self, raw: bytes) -> bool:
@@ -315,27 +319,31 @@ class RecordReader:
 
     # -- counting without parsing -------------------------------------------------------------------
     def special_lines(self, buf: bytes, start: int, end: int) -> list[int]:
-        """Starts of the lines in ``buf[start:end]`` that are not plain record starts (blank, indented in a
-        format with continuation lines, headers); the fast scanner gets the same list from its prefilter."""
-        return [m.start() for m in self._special.finditer(buf, start, end) if m.start() < end]
+        """Starts of the lines in ``buf[start:end]`` that may not be plain record starts (blank, indented,
+        headers: :func:`special_line_prefixes`); the fast scanner gets this list from its prefilter."""
+        return [m.start() for m in self._special.finditer(buf, start, end)]
 
     def count(self, buf: bytes, start: int, end: int,
               specials: Optional[list[int]] = None) -> tuple[int, int]:
         """``(lines, records)`` in ``buf[start:end]`` (``start`` at a line start) by the counting rule,
         without parsing; exactly what :meth:`next_record` would yield over the same region.
 
-        ``specials``: sorted starts of the special lines of the whole buffer (:func:`special_line_pattern`),
-        if already known; only those lines are looked at, the others are just counted newlines.
+        ``specials``: sorted starts of (at least) the special lines of the whole buffer, if already known;
+        only those lines are looked at, the others are just counted newlines.
         """
         if end <= start:
             return 0, 0
-        lines = buf.count(b"\n", start, end) + (buf[end - 1] != 10)
-        if specials is None:
-            specials = self.special_lines(buf, start, end)
-        first, last = bisect.bisect_left(specials, start), bisect.bisect_left(specials, end)
+        lines = buf.count(b"\n", start, end)
+        candidates = self.special_lines(buf, start, end) if specials is None else \
+            specials[bisect.bisect_left(specials, start):bisect.bisect_left(specials, end)]
+        if buf[end - 1] != 10:  # a last line without newline (also a lone "\r" there)
+            lines += 1
+            tail = buf.rfind(b"\n", start, end) + 1 or start
+            if not candidates or candidates[-1] != tail:
+                candidates = [*candidates, tail]
         records = lines
         indented = 0
-        for ls in specials[first:last]:
+        for ls in candidates:
             if buf[ls] in (32, 9):
                 indented += self.continuation
                 continue

@@ -37,7 +37,7 @@ from kerncheck.logs.records import (
     canonical_format,
     detect_format,
     is_binary,
-    special_line_pattern,
+    special_line_prefixes,
     userspace_level_patterns,
 )
 
@@ -288,7 +288,7 @@ def _prefilter(fmt: str, include_userspace: bool) -> Prefilter:
     patterns = list(PREFILTER) + list(LEVEL_PATTERNS.get(fmt, ()))
     if include_userspace:
         patterns += userspace_level_patterns(fmt)
-    return Prefilter(patterns, special=special_line_pattern(fmt))
+    return Prefilter(patterns, special=special_line_prefixes(fmt))
 
 
 def _scan_stream(name: str, first: bytes, stream: Optional[IO[bytes]], *, input_format: Optional[str],
