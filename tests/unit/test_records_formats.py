@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - journalctl's JSON lines are kept verbatim
 """Record parsing of journal, syslog, pstore and crash-dump formats, with literal text.
 
 The journalctl outputs are real: systemd 252's journalctl printed them from a journal file that
