@@ -20,6 +20,12 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """State files (SMART counters, watch cursors) of tests never land in /var/lib/kerncheck."""
+    os.environ["KERNCHECK_STATE_DIR"] = str(tmp_path_factory.mktemp("kerncheck-state"))
+
+
 @pytest.fixture
 def fixture_host():
     """Open a fixture host by scenario name: ``fixture_host("rhel9-ready")``."""

@@ -12,7 +12,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import posixpath
 import re
+import stat as stat_mod
 import tarfile
 import tempfile
 import time
@@ -58,8 +60,30 @@ class CollectReport:
     skipped: list[str] = field(default_factory=list)
 
 
+def _mirror_links(host: Host, path: str, dest: str) -> str:
+    """Recreate the symlinked directories above ``path`` in the snapshot (sysfs is full of them) and return
+    the real path under which the file itself is stored."""
+    parts = [p for p in path.split("/") if p]
+    current = "/"
+    for part in parts[:-1]:
+        candidate = posixpath.join(current, part)
+        try:
+            st = host.stat(candidate, follow_symlinks=False)
+        except HostError:
+            return path
+        if stat_mod.S_ISLNK(st.mode):
+            link = os.path.join(dest, candidate.lstrip("/"))
+            if not os.path.lexists(link):
+                os.makedirs(os.path.dirname(link), exist_ok=True)
+                os.symlink(host.readlink(candidate), link)
+            current = host.realpath(candidate)
+        else:
+            current = candidate
+    return posixpath.join(current, parts[-1]) if parts else path
+
+
 def _copy_file(host: Host, path: str, dest: str, report: CollectReport, manifest: dict[str, dict]) -> None:
-    target = os.path.join(dest, path.lstrip("/"))
+    target = os.path.join(dest, _mirror_links(host, path, dest).lstrip("/"))
     if os.path.lexists(target):
         return
     os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -68,7 +92,7 @@ def _copy_file(host: Host, path: str, dest: str, report: CollectReport, manifest
     except HostError as exc:
         report.skipped.append(f"{path}: {exc.reason}")
         return
-    if (st.mode & 0o170000) == 0o120000:  # keep symlinks: the snapshot resolves them inside its root
+    if stat_mod.S_ISLNK(st.mode):  # keep symlinks: the snapshot resolves them inside its root
         os.symlink(host.readlink(path), target)
         report.files += 1
         return
@@ -146,16 +170,16 @@ def collect_into(host: Host, dest: str) -> CollectReport:
         if host.exists(path):
             _copy_file(host, path, dest, report, manifest)
     ctx = Context(host)
-    dynamic = [p for func in registry.COLLECT_DYNAMIC for p in func(ctx)]
-    for pattern in (*registry.COLLECT_STAT, *dynamic):
+    dynamic = {kind: [item for func in funcs for item in func(ctx)] for kind, funcs in registry.COLLECT_DYNAMIC.items()}
+    for path in dynamic["files"]:
+        if not denied(path) and host.exists(path):
+            _copy_file(host, path, dest, report, manifest)
+    for pattern in (*registry.COLLECT_STAT, *dynamic["stat"]):
         for path in host.glob(pattern):
             if path not in manifest:  # metadata only: safe even for files whose content is denied
                 _record_stat(host, path, manifest, report)
-    for argv in (*BASE_COMMANDS, *registry.COLLECT_COMMANDS):
+    for argv in (*BASE_COMMANDS, *registry.COLLECT_COMMANDS, *dynamic["commands"]):
         _run_command(host, tuple(argv), dest, report)
-    for func in registry.COLLECT_DYNAMIC_COMMANDS:
-        for dynamic_argv in func(ctx):
-            _run_command(host, tuple(dynamic_argv), dest, report)
     try:
         source, log = host.kernel_log()
         kmsg = os.path.join(dest, "dev", "kmsg") if source == "/dev/kmsg" else None

@@ -29,7 +29,7 @@ import pkgutil
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from kerncheck.finding import Result, Severity
 
@@ -83,23 +83,26 @@ COLLECT_STAT: list[str] = []
 COLLECT_COMMANDS: list[tuple[str, ...]] = []
 
 
-COLLECT_DYNAMIC: list[Callable[[Context], Iterable[str]]] = []
+DynamicCollect = Callable[["Context"], Iterable[Any]]
+COLLECT_DYNAMIC: dict[str, list[DynamicCollect]] = {"files": [], "stat": [], "commands": []}
 
 
-def collects_from(func: Callable[[Context], Iterable[str]]) -> Callable[[Context], Iterable[str]]:
-    """Declare host paths that depend on the host (e.g. the configured dump path); recorded by metadata."""
-    COLLECT_DYNAMIC.append(func)
-    return func
+def collects_from(kind: str) -> Callable[[DynamicCollect], DynamicCollect]:
+    """Declare what ``kerncheck collect`` must capture when it depends on the host.
 
+    The decorated function takes a :class:`~kerncheck.facts.Context` of the live host and returns host
+    paths whose content to copy (``"files"``: e.g. only Java processes' command lines), paths to record by
+    metadata (``"stat"``: e.g. the configured dump path), or argv lists to run (``"commands"``: e.g.
+    ``smartctl -a`` per disk).
+    """
+    if kind not in COLLECT_DYNAMIC:
+        raise ValueError(f"collects_from kind must be one of {', '.join(COLLECT_DYNAMIC)}")
 
-COLLECT_DYNAMIC_COMMANDS: list[Callable[[Context], Iterable[Sequence[str]]]] = []
+    def wrap(func: DynamicCollect) -> DynamicCollect:
+        COLLECT_DYNAMIC[kind].append(func)
+        return func
 
-
-def collects_commands_from(func: Callable[[Context], Iterable[Sequence[str]]]
-                           ) -> Callable[[Context], Iterable[Sequence[str]]]:
-    """Declare commands that depend on the host (``smartctl -a`` per disk); run by ``kerncheck collect``."""
-    COLLECT_DYNAMIC_COMMANDS.append(func)
-    return func
+    return wrap
 
 
 def collects(*patterns: str, stat_only: Sequence[str] = (), commands: Iterable[Sequence[str]] = ()) -> None:

@@ -16,6 +16,7 @@ from kerncheck.host import LiveHost, SnapshotHost
 from tests.conftest import REPO
 
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+registry.load_all()  # check modules register what they collect at import: import them before patching
 
 
 def test_live_audit_completes_with_reasons() -> None:

@@ -9,7 +9,7 @@ from kerncheck.disks.health import CRITICAL, DiskHealth, DiskSurvey, physical_di
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, errored, failed, passed, skipped
 from kerncheck.host import HostError
-from kerncheck.registry import check, collects, collects_commands_from
+from kerncheck.registry import check, collects, collects_from
 
 collects(
     "/sys/class/block/*/dev", "/sys/class/block/*/partition", "/sys/class/block/*/removable",
@@ -22,7 +22,7 @@ collects(
 )
 
 
-@collects_commands_from
+@collects_from("commands")
 def _smartctl_per_disk(ctx: Context) -> list[list[str]]:
     try:
         return [smart_argv(d.path) for d in physical_disks(ctx.host)]

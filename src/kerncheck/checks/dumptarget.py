@@ -17,7 +17,7 @@ collects("/etc/kdump.conf", "/etc/sysconfig/kdump", "/etc/default/kdump-tools", 
          commands=[MEM_USAGE])
 
 
-@collects_from
+@collects_from("stat")
 def _dump_path(ctx: Context) -> list[str]:
     return [kdump_setup(ctx).dump_path]
 

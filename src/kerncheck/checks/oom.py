@@ -6,17 +6,24 @@ from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
 from kerncheck.logs.boots import host_incidents, journal_argv
 from kerncheck.oom.investigate import cgroup_fills, jvm_fits, live_state, oom_groups
-from kerncheck.oom.jvmheap import ENV_COMMAND
-from kerncheck.registry import check, collects
+from kerncheck.oom.jvmheap import ENV_COMMAND, is_java
+from kerncheck.processes import processes
+from kerncheck.registry import check, collects, collects_from
 
 _CGROUP_DEPTHS = ["", "*/", "*/*/", "*/*/*/", "*/*/*/*/", "*/*/*/*/*/"]
 collects(
-    "/proc/meminfo", "/proc/[0-9]*/cmdline", "/proc/[0-9]*/status", "/proc/[0-9]*/cgroup",
+    "/proc/meminfo", "/proc/[0-9]*/status", "/proc/[0-9]*/cgroup",
     *[f"/sys/fs/cgroup/memory/{d}memory.{f}" for d in _CGROUP_DEPTHS for f in ("limit_in_bytes", "usage_in_bytes")],
     *[f"/sys/fs/cgroup/{d}memory.{f}" for d in _CGROUP_DEPTHS for f in ("max", "current")],
     "/sys/fs/cgroup/cgroup.controllers",
     commands=[journal_argv(1), list(ENV_COMMAND)],
 )
+
+
+@collects_from("files")
+def _java_command_lines(ctx: Context) -> list[str]:
+    """Only Java processes' command lines: others may carry passwords and are not needed."""
+    return [f"/proc/{proc.pid}/cmdline" for proc in processes(ctx.host) if is_java(proc)]
 
 
 @check(id="KC401", title="OOM kills: recurring victims, leaks, limits", severity=Severity.WARNING)
