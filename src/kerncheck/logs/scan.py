@@ -119,6 +119,7 @@ def _open(path: str) -> tuple[IO[bytes], Optional[IO[bytes]], Optional[subproces
         if exe is None:
             raw.close()
             raise SourceError(path, "zstd-compressed, but the zstd program is not installed")
+        os.lseek(raw.fileno(), 0, os.SEEK_SET)  # the buffered seek above may not have moved the descriptor
         proc = subprocess.Popen([exe, "-dcq"], stdin=raw, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout is not None
         return proc.stdout, raw, proc
@@ -338,7 +339,9 @@ def _finalize(result: ScanResult, since: Optional[datetime], min_severity: Optio
 
 
 def _ticker(progress: Progress, base: int, raw: IO[bytes]) -> Callable[[], None]:
-    return lambda: progress(base + raw.tell())
+    """Report the input file's read offset (shared with a zstd child reading the same descriptor)."""
+    fd = raw.fileno()
+    return lambda: progress(base + os.lseek(fd, 0, os.SEEK_CUR))
 
 
 # -- public API ------------------------------------------------------------------------------------------
