@@ -81,3 +81,34 @@ def test_a_position_from_another_boot_reads_this_boot_from_its_oldest_record():
     # Whatever this boot logged before the oldest record still buffered counts as lost, nothing else.
     assert f.take_lost() >= first_seq
     assert [seq for _, seq in got] == sorted(seq for _, seq in got)
+
+
+def test_records_lost_while_stopped_are_counted_and_raise_a_warning(tmp_path):
+    """A saved position older than the oldest record still buffered (the ring buffer wrapped while the
+    watcher was stopped): the gap becomes kerncheck_kmsg_lost_records_total and a warning event."""
+    kmsg_writable()
+    import io
+
+    from kerncheck.watch.settings import WatchSettings
+    from kerncheck.watch.sinks import StdoutSink
+    from kerncheck.watch.watcher import Watcher
+
+    probe = KmsgFollower(None, from_start=True)
+    try:
+        oldest = probe.read(1)[0].line
+    finally:
+        probe.close()
+    settings = WatchSettings(state_dir=str(tmp_path / "state"), audit_interval=0)
+    w = Watcher(lambda pos: KmsgFollower({"boot_id": read_boot_id(), "seq": oldest - 6}), "kmsg", settings,
+                [StdoutSink(io.StringIO())])
+    try:
+        for _ in range(5):
+            w.step(0.1)
+        w.commit(0)
+        events = [q.event for q in w.outbox.wait("stdout", 1000, timeout=0)]
+    finally:
+        w.shutdown()
+    assert w.metrics.saved["lost"] == 5
+    lost = [e for e in events if e.get("lost_records")]
+    assert [(e["kind"], e["severity"], e["lost_records"]) for e in lost] == [("other", "warning", 5)]
+    assert "5 kernel log records lost" in lost[0]["title"]

@@ -57,7 +57,7 @@ def prom_query(port: int, query: str) -> list:
 
 def test_prometheus_scrapes_the_watcher_and_sees_incidents_rise(memcg, tmp_path):
     prometheus = binary("prometheus")
-    with WatchProcess(tmp_path, "--source", "kmsg") as w:
+    with WatchProcess(tmp_path, "--source", "kmsg", "--audit-interval", "3600") as w:  # audit once, at start
         port = free_port()
         (tmp_path / "prometheus.yml").write_text(f"""
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
@@ -76,6 +76,9 @@ scrape_configs:
             memcg.oom_kill(comm=f"kcp{uuid.uuid4().hex[:8]}")
             wait_until(lambda: float(prom_query(port, query)[0]["value"][1]) > before, 20,
                        "kerncheck_incidents_total to rise in Prometheus")
+            status = wait_until(lambda: prom_query(port, 'kerncheck_check_status{job="kerncheck",id="KC101"}'),
+                                30, "the periodic audit's kerncheck_check_status in Prometheus")
+            assert float(status[0]["value"][1]) in (0, 1, 2, 3)
             groups = json.loads(http_get(f"http://127.0.0.1:{port}/api/v1/rules"))["data"]["groups"]
             assert [g["name"] for g in groups] == ["kerncheck"]
             assert all(r["health"] == "ok" for r in groups[0]["rules"] if r.get("lastEvaluation", "").startswith("2"))
