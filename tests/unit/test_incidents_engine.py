@@ -186,3 +186,12 @@ def test_golden_logs_have_one_crash_incident_per_provoked_case():
         incs = build_incidents(iter_records(path.read_bytes(), path.name))
         _check(incs, path.read_bytes().count(b"\n") + 1)
     assert Path(KMSG).exists()
+
+
+@pytest.mark.parametrize("text", ["Kernel panic - not syncing: " + "A" * 1_000_000, "BUG: " + "(" * 1_000_000,
+                                  " " + "+0x1/0x2 " * 100_000, "a_b." * 250_000])
+def test_one_megabyte_lines_inside_and_outside_a_report(text):
+    for before in ([], [Record(text="BUG: kernel NULL pointer dereference, address: 0", line=1)]):
+        incidents = build_incidents([*before, Record(text=text, line=2, level=3)])
+        _check(incidents, 2)
+        assert all(len(e) <= 300 for i in incidents for e in i.evidence)

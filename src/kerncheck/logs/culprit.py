@@ -69,7 +69,8 @@ _RIP_RE = re.compile(
     r"(?P<fn>" + _SYM + r")\+0x[0-9a-f]+(?:/0x[0-9a-f]+)?" + _MOD
 )
 _LR_RE = re.compile(r"^(?:LR is at|lr\s*:|LR\s*\[[0-9a-f]+\])\s*(?P<fn>" + _SYM + r")\+0x[0-9a-f]+" + _MOD)
-_SYMBOL_RE = re.compile(r"(?P<fn>" + _SYM + r")\+0x[0-9a-f]+(?:/0x[0-9a-f]+)?" + _MOD)
+# Not preceded by a symbol character, so a long word is tried once, not at each of its positions.
+_SYMBOL_RE = re.compile(r"(?<![\w.$])(?P<fn>" + _SYM + r")\+0x[0-9a-f]+/0x[0-9a-f]+" + _MOD)
 
 
 def parse_frame(text: str) -> Optional[Frame]:
@@ -103,7 +104,11 @@ def parse_lr(text: str) -> Optional[Frame]:
 
 
 def parse_symbol(text: str) -> Optional[Frame]:
-    """The first ``func+0x…/0x…`` symbol anywhere in ``text`` (e.g. after ``at:`` in lockdep output)."""
+    """The first ``func+0x…/0x…`` symbol anywhere in ``text`` (a KASAN header, a panic reason).
+
+    >>> parse_symbol("Kernel stack is corrupted in: udp4_lib_lookup2+0x5d/0x60 [udp]")
+    Frame(function='udp4_lib_lookup2', module='udp', unreliable=False, rip=False, marker=False)
+    """
     m = _SYMBOL_RE.search(text)
     return Frame(m.group("fn"), m.group("mod")) if m else None
 

@@ -115,12 +115,14 @@ _ACCESS_RE = re.compile(
 _KASAN_OLD_ACCESS_RE = re.compile(r"^(?P<rw>Read|Write) of size (?P<size>\d+) by task (?P<comm>.*)/(?P<pid>\d+)")
 _RCU_DETECTED_RE = re.compile(r"\(detected by (?P<by>\d+), t=(?P<t>\d+) jiffies")
 _RCU_SELF_T_RE = re.compile(r"\(t=(?P<t>\d+) jiffies")
-_SYMBOL_IN_TEXT_RE = re.compile(r"(?P<fn>[A-Za-z_][\w.$]*)\+0x[0-9a-f]+/0x[0-9a-f]+")
 _BUG_WHAT_CUT_RE = re.compile(r":\s| at | on CPU| in process|\s\[|\s\(| for | - |!$|\.$|,\s")
 
 GAP_SECONDS = {"report": 10.0, "chain": 5.0, "sysrq": 2.0, "cut": 5.0}
 FOREIGN_BUDGET = {"report": 25, "trailer": 4, "chain": 3, "cut": 12, "sysrq": 10**9}
 NOISE_BUDGET = 400
+MAX_FRAMES = 400  # per stack; real traces have < 100, recursion overflows a few hundred
+MAX_SECTIONS = 64
+MAX_SYSRQ_LINES = 50_000  # a SysRq-t dump of a large box; without timestamps nothing else ends it
 EVIDENCE_MAX = 30
 EVIDENCE_FRAMES = 10
 
@@ -165,7 +167,9 @@ class _Draft:
         return self.sections[-1]
 
     def new_section(self, label: str, force: bool = False, open: bool = False) -> _Section:
-        if force or self.section.frames or self.section.label != label:
+        if len(self.sections) >= MAX_SECTIONS:  # runaway input: keep collecting into the last one
+            self.section.label = label
+        elif force or self.section.frames or self.section.label != label:
             self.sections.append(_Section(label))
         self.section.open = self.section.open or open
         return self.section
@@ -215,7 +219,7 @@ class IncidentBuilder:
         for i, line in enumerate(text.split("\n")):
             if not line.strip() and i > 0:
                 continue
-            self._line(record, line.rstrip(), (record.line + i) if record.line else 0, done)
+            self._line(record, line.rstrip(), record.line, done)  # the line where the record starts
         return done
 
     def finish(self) -> list[Incident]:
@@ -416,11 +420,11 @@ class IncidentBuilder:
             d.section.open = name in ("kmsan", "kfence")  # their stack follows the header directly
             d.info["type"] = g.get("type")
             d.info["where"] = g.get("where")
-            sym = _SYMBOL_IN_TEXT_RE.search(g.get("where", "") + g.get("rest", ""))
+            sym = cp.parse_symbol(g.get("where", "") + g.get("rest", ""))
             if name == "kcsan":
                 d.info["where_fns"] = [f.strip().split("+")[0] for f in g.get("where", "").split(" / ")]
             elif sym:
-                d.info["sym"] = cp.Frame(sym.group("fn"))
+                d.info["sym"] = sym
             elif name in ("kasan", "kmsan", "kfence") and re.match(r"[A-Za-z_][\w.$]*$", g.get("where", "")):
                 d.info["sym"] = cp.Frame(g["where"])
         elif name.startswith("oom"):
@@ -473,7 +477,7 @@ class IncidentBuilder:
     def _add(self, d: _Draft, rec: Record, line: str) -> bool:
         """Offer a non-opener line to a draft; ``True`` when it belongs there."""
         if d.role == "sysrq":
-            return True
+            return d.lines < MAX_SYSRQ_LINES
         if d.role == "cut":
             if line.strip() and cp.parse_frame(line) is None and not pt.REGISTER_RE.match(line.strip()):
                 d.pending.append(line.strip())
@@ -517,7 +521,8 @@ class IncidentBuilder:
         if frame is not None:
             if not d.section.open:
                 return False  # a frame outside any stack: another CPU's output interleaved
-            d.section.frames.append(frame)
+            if len(d.section.frames) < MAX_FRAMES:
+                d.section.frames.append(frame)
             if d.wants == "at":
                 d.info.setdefault("lock_ats", []).append(frame)
                 d.wants = None
@@ -1141,9 +1146,9 @@ class IncidentBuilder:
             return cp.stall_culprit(self._stall_frames(d))
         if d.info.get("stack_overflow") or (kind == "panic" and d.panic and re.search(r"stack", d.panic or "")):
             if kind == "panic":
-                sym = _SYMBOL_IN_TEXT_RE.search(d.panic or "")
-                if sym and not cp.is_infrastructure(sym.group("fn")):
-                    return cp.Frame(sym.group("fn"))
+                sym = cp.parse_symbol(d.panic or "")
+                if sym and not cp.is_infrastructure(sym.function):
+                    return sym
             return cp.stall_culprit(self._sections(d, ("main", "panic")))
         candidates: list[cp.Frame] = []
         if kind == "kcsan":
@@ -1162,9 +1167,9 @@ class IncidentBuilder:
                 frames = self._sections(d, ("main",))
             return cp.first_culprit(candidates + frames)
         if kind == "panic":
-            sym = _SYMBOL_IN_TEXT_RE.search(d.panic or "")
+            sym = cp.parse_symbol(d.panic or "")
             if sym:
-                candidates.append(cp.Frame(sym.group("fn")))
+                candidates.append(sym)
             return cp.first_culprit(candidates + self._sections(d, ("main", "panic")))
         main = self._sections(d, ("main",))
         found = cp.first_culprit(candidates + main)
