@@ -110,16 +110,18 @@ MOUNTINFO = """\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
 40 22 7:3 / /mnt/data rw,relatime shared:20 - ext4 /dev/loop3 ro,errors=remount-ro
 41 22 7:4 / /mnt/other rw,relatime shared:21 - xfs /dev/loop4 rw
+42 27 7:0 / /tmp/kc-ro-v1UG/mnt rw,relatime - ext4 /dev/loop0 rw,errors=remount-ro,emergency_ro
 """
 
 
 def test_device_is_readonly_reads_mountinfo_by_major_minor(tmp_path):
     (tmp_path / "mountinfo").write_text(MOUNTINFO)
-    for name, majmin in (("sda1", "8:1"), ("loop3", "7:3"), ("loop4", "7:4"), ("loop5", "7:5")):
+    for name, majmin in (("sda1", "8:1"), ("loop3", "7:3"), ("loop4", "7:4"), ("loop5", "7:5"), ("loop0", "7:0")):
         (tmp_path / name).mkdir()
         (tmp_path / name / "dev").write_text(majmin + "\n")
     mi, sysb = str(tmp_path / "mountinfo"), str(tmp_path)
     assert device_is_readonly("loop3", mi, sysb) is True  # superblock ro after an error
+    assert device_is_readonly("loop0", mi, sysb) is True  # 6.x: mount still "rw", superblock emergency_ro
     assert device_is_readonly("/dev/sda1", mi, sysb) is False
     assert device_is_readonly("loop4", mi, sysb) is False
     assert device_is_readonly("loop5", mi, sysb) is False  # not mounted any more

@@ -24,6 +24,9 @@ from kerncheck.watch.settings import WatchSettings
 
 MOUNTINFO = "/proc/self/mountinfo"
 SYS_BLOCK = "/sys/class/block"
+# Since Linux 6.x an ext4 error with errors=remount-ro leaves the mount "rw" and marks the superblock
+# "emergency_ro" (writes fail all the same); older kernels set "ro".
+READONLY_OPTIONS = frozenset({"ro", "emergency_ro"})
 _DIGITS = re.compile(r"\d+")
 
 
@@ -106,7 +109,7 @@ def device_is_readonly(device: str, mountinfo: str = MOUNTINFO, sys_block: str =
             super_opts = fields[fields.index("-", 6) + 3].split(",")
         except (ValueError, IndexError):
             super_opts = []
-        if "ro" in fields[5].split(",") or "ro" in super_opts:
+        if READONLY_OPTIONS.intersection(fields[5].split(",")) or READONLY_OPTIONS.intersection(super_opts):
             return True
     return False
 
