@@ -69,3 +69,46 @@ def test_follows_kernel_entries_and_resumes_after_the_saved_cursor(tmp_path):
         again.close()
     assert [g[0] for g in got] == ["second", "fourth"]
     assert [g[3] - 1 for g in got] == [2, 3]  # line numbers continue from the saved position
+
+
+OOM_LINES = [
+    "{comm} invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+    "CPU: 1 UID: 0 PID: {pid} Comm: {comm} Not tainted 6.18.44-fc-v657 #1 PREEMPT(none) ",
+    "Call Trace:",
+    " <TASK>",
+    " dump_stack_lvl+0x57/0x80",
+    " oom_kill_process.cold+0x8/0x8a",
+    " out_of_memory+0x214/0x500",
+    " </TASK>",
+    "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/t,task_memcg=/t,"
+    "task={comm},pid={pid},uid=0",
+    "Memory cgroup out of memory: Killed process {pid} ({comm}) total-vm:58780kB, anon-rss:48896kB, "
+    "file-rss:5964kB, shmem-rss:0kB, UID:0 pgtables:156kB oom_score_adj:0",
+]
+
+
+def test_the_watcher_on_journal_resumes_after_its_cursor_without_repeating(tmp_path):
+    import signal
+
+    from tests.real.watchproc import WatchProcess
+
+    journal = tmp_path / "kernel.journal"
+    append_entries(journal, [line.format(comm="first", pid=11) for line in OOM_LINES] + ["eth0: link up"])
+    args = ("--source", "journal", "--journal-file", str(journal), "--from-start")
+    w = WatchProcess(tmp_path, *args)
+    try:
+        w.wait_for(lambda e: e["kind"] == "oom_kill" and e["process"]["comm"] == "first", 10)
+        time.sleep(1.2)  # the position is saved at least once a second
+    finally:
+        w.stop(signal.SIGKILL)
+    append_entries(journal, [line.format(comm="second", pid=12) for line in OOM_LINES] + ["eth0: link up"],
+                   start=100)
+    w2 = WatchProcess(tmp_path, *args)
+    try:
+        w2.wait_for(lambda e: e["kind"] == "oom_kill" and e["process"]["comm"] == "second", 10)
+        time.sleep(0.5)
+    finally:
+        w2.stop()
+    comms = [e["process"]["comm"] for _, e in w.events + w2.events if e["kind"] == "oom_kill"]
+    assert comms == ["first", "second"]
+    assert all(e["source"] == "journal" for _, e in w.events + w2.events)
