@@ -57,36 +57,42 @@ static noinline void crashtest_gpf(void)
 	*(volatile int *)0xdead000000000000UL = 0;
 }
 
-static noinline void crashtest_soft_lockup(void)
+/*
+ * Busy-wait spin_secs of guest time, as the kernel's own watchdogs measure it (jiffies), not TSC time: on
+ * a loaded host an emulated guest's clock runs slow, and a TSC-timed spin would end before the detector
+ * saw it. The iteration cap keeps the spin bounded should jiffies stop (interrupts off on the timekeeper).
+ * Inlined, so the culprit frame stays the mode's own function.
+ */
+static __always_inline void spin_for(unsigned int secs)
 {
+	unsigned long deadline = jiffies + secs * HZ;
 	unsigned long ms;
 
+	for (ms = 0; ms < secs * 4000UL && time_before(jiffies, deadline); ms++)
+		mdelay(1);
+}
+
+static noinline void crashtest_soft_lockup(void)
+{
 	pr_info("soft lockup: spinning %u s with preemption disabled\n", spin_secs);
 	preempt_disable();
-	for (ms = 0; ms < spin_secs * 1000UL; ms++)
-		mdelay(1);
+	spin_for(spin_secs);
 	preempt_enable();
 }
 
 static noinline void crashtest_rcu_stall(void)
 {
-	unsigned long ms;
-
 	pr_info("rcu stall: spinning %u s with preemption disabled, holding up RCU\n", spin_secs);
 	preempt_disable();
-	for (ms = 0; ms < spin_secs * 1000UL; ms++)
-		mdelay(1);
+	spin_for(spin_secs);
 	preempt_enable();
 }
 
 static noinline void crashtest_hard_lockup(void)
 {
-	unsigned long ms;
-
 	pr_info("hard lockup: spinning %u s with interrupts disabled\n", spin_secs);
 	local_irq_disable();
-	for (ms = 0; ms < spin_secs * 1000UL; ms++)
-		mdelay(1);
+	spin_for(spin_secs);
 	local_irq_enable();
 }
 
