@@ -259,3 +259,13 @@ def test_builder_is_idle_between_incidents_and_finish_flushes_a_truncated_report
     assert out == [] and not builder.idle
     (inc,) = builder.finish()
     assert inc.kind == "oops" and inc.function == "foo_write" and builder.idle
+
+
+@pytest.mark.parametrize("opener, cpu", [
+    ("NMI watchdog: Watchdog detected hard LOCKUP on cpu 5", 5),        # EL7 / 4.4 – 6.1
+    ("watchdog: CPU2: Watchdog detected hard LOCKUP on cpu 5", 5),      # 6.18: reporter CPU2, stuck CPU 5
+])
+def test_hard_lockup_escalated_by_the_hard_lockup_panic(opener, cpu):
+    inc = only(f"{opener}\nKernel panic - not syncing: Hard LOCKUP\n")
+    assert (inc.kind, inc.details["cpu"], inc.details["panic"], inc.severity) == ("hard_lockup", cpu, "Hard LOCKUP",
+                                                                                  "critical")

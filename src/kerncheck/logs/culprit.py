@@ -282,7 +282,7 @@ _INFRA = {
         r"device_destroy$", r"(?:__)?queue_work(?:_on)?$", r"insert_work$",
         r"(?:__)?queue_delayed_work(?:_on)?$",
         r"folios_put_refs", r"(?:__)?folio_put$", r"put_page$", r"release_pages$", r"get_device_parent$",
-        r"proc_register$", r"(?:__)?vunmap$", r"walk_stackframe$",
+        r"proc_register$", r"proc_create\w*", r"proc_mkdir\w*", r"(?:__)?vunmap$", r"walk_stackframe$",
     ],
     "entry": [
         r"do_syscall_", r"x64_sys_call", r"__do_syscall", r"do_int80_syscall", r"(?:__)?do_fast_syscall_32",

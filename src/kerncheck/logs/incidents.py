@@ -120,7 +120,7 @@ _BUG_WHAT_CUT_RE = re.compile(r":\s| at | on CPU| in process|\s\[|\s\(| for | - 
 GAP_SECONDS = {"report": 10.0, "chain": 5.0, "sysrq": 2.0, "cut": 5.0}
 FOREIGN_BUDGET = {"report": 25, "trailer": 4, "chain": 3, "cut": 12, "sysrq": 10**9}
 NOISE_BUDGET = 400
-MAX_FRAMES = 400  # per stack; real traces have < 100, recursion overflows a few hundred
+MAX_FRAMES = 400  # per stack, top and bottom kept; real traces have < 100, a stack overflow many more
 MAX_SECTIONS = 64
 MAX_SYSRQ_LINES = 50_000  # a SysRq-t dump of a large box; without timestamps nothing else ends it
 EVIDENCE_MAX = 30
@@ -263,9 +263,15 @@ class IncidentBuilder:
                 d.noise = 0
                 d.lines += 1
                 return
+        stack_line = None
         for d in routed:
-            # Untimestamped lines inside a timestamped report are console noise from user space.
+            # Untimestamped lines inside a timestamped report are console noise from user space; another
+            # CPU's stack (frames, registers) printed in the middle does not end the report either.
             noise = rec.ts_mono is None and d.last.ts_mono is not None and d.state == "body"
+            if not noise and d.role == "report" and d.state == "body":
+                if stack_line is None:
+                    stack_line = cp.parse_frame(line) is not None or bool(pt.REGISTER_RE.match(line.strip()))
+                noise = stack_line
             if noise:
                 d.noise += 1
             else:
@@ -521,8 +527,9 @@ class IncidentBuilder:
         if frame is not None:
             if not d.section.open:
                 return False  # a frame outside any stack: another CPU's output interleaved
-            if len(d.section.frames) < MAX_FRAMES:
-                d.section.frames.append(frame)
+            d.section.frames.append(frame)
+            if len(d.section.frames) > MAX_FRAMES:  # runaway recursion: keep the top and the bottom
+                del d.section.frames[MAX_FRAMES // 2]
             if d.wants == "at":
                 d.info.setdefault("lock_ats", []).append(frame)
                 d.wants = None
