@@ -104,3 +104,20 @@ def test_real_memcg_oom_kill_is_reported_with_the_victim():
     assert incident["source"] == "/dev/kmsg" and incident["severity"] in ("warning", "critical")
     assert any(f"Killed process {victim.pid} ({comm})" in line for line in incident["evidence"])
     assert incident["first_line"] >= 1 and incident["first_seen"].startswith("+")
+
+
+def test_unprivileged_live_scan_says_why(tmp_path):
+    """As nobody, with kernel.dmesg_restrict=1 the ring buffer is closed: a clear message and exit 3."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root (to drop to nobody) and setpriv")
+    if open("/proc/sys/kernel/dmesg_restrict").read().strip() != "1":
+        pytest.skip("kernel.dmesg_restrict is 0 here: unprivileged users may read the ring buffer")
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                           sys.executable, "-m", "kerncheck", "scan", "--live"],
+                          capture_output=True, text=True, timeout=60, cwd=str(REPO),
+                          env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
+    assert done.returncode == 3
+    assert "kerncheck scan: /dev/kmsg: permission denied (reading it needs root or CAP_SYSLOG" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -216,3 +216,16 @@ def test_not_a_kernel_log():
     with pytest.raises(ValueError, match="not a kernel log"):
         list(iter_records(b'127.0.0.1 - - [26/Nov/2026:05:02:29 +0000] "GET / HTTP/1.1" 200 612\n', "access"))
     assert detect_format(b"") is None
+
+
+@pytest.mark.parametrize("line", [
+    b"[    1.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n",
+    b"[ 4012.345678] sd 0:0:0:0: [sda] tag#12 Sense Key : Medium Error [current]\n",
+    b"[   12.000000] systemd[1]: Started systemd-udevd.service - Rule-based Manager for Device Events.\n"
+    b"[   12.100000] EXT4-fs (vda): mounted filesystem r/w\n[   12.2] ACPI: button: Power Button [PWRF]\n",
+])
+def test_dmesg_full_of_one_subsystem_is_not_mistaken_for_journalctl(line):
+    # "usb 1-1:" looks like "host tag:" of journalctl -o short-monotonic; only kernel:/name[pid]: tags count.
+    text = line * 50 + b"[    2.345678] Kernel panic - not syncing: VFS: Unable to mount root fs\n"
+    assert detect_format(text) == "dmesg"
+    assert list(iter_records(text, "x"))[-1].text == "Kernel panic - not syncing: VFS: Unable to mount root fs"

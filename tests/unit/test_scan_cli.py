@@ -144,3 +144,34 @@ def test_unreadable_file_as_an_unprivileged_user(tmp_path):
     assert done.returncode == 1, done.stderr
     assert f"{secret}: permission denied" in done.stderr and "Traceback" not in done.stderr
     assert json.loads(done.stdout)["sources"] == [str(fine)]
+
+
+def test_progress_bar_only_on_a_terminal_and_for_large_inputs(tmp_path):
+    import pty
+
+    from kerncheck.commands.scan import PROGRESS_MIN_BYTES
+
+    line = b"[    1.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
+    big = write(tmp_path, "big.log", line * (PROGRESS_MIN_BYTES // len(line) + 1000) + PANIC)
+    argv = [sys.executable, "-m", "kerncheck", "scan", "--format", "json", big]
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), COLUMNS="100")
+    piped = subprocess.run(argv, capture_output=True, timeout=120, env=env)
+    assert piped.returncode == 2 and piped.stderr == b""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        out, _ = proc.communicate(timeout=120)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 2 and json.loads(out)["incidents"][0]["kind"] == "panic"
+    assert b"scanning" in seen

@@ -35,7 +35,6 @@ import bisect
 import json
 import os
 import re
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
@@ -149,7 +148,7 @@ def detect_format(sample: bytes, name: str = "") -> Optional[str]:
     if base.startswith(_PSTORE_NAMES) or _PSTORE_HEADER.match(lines[0]):
         return "pstore"
     kmsg = journal = syslog = prefixed = plain = 0
-    hosts: Counter[bytes] = Counter()
+    tagged = indented = 0
     for ln in lines[:200]:
         if _KMSG_HEAD.match(ln):
             kmsg += 1
@@ -159,22 +158,22 @@ def detect_format(sample: bytes, name: str = "") -> Optional[str]:
             m = _SYSLOG_SIGNATURE.match(ln)
             if m:
                 syslog += 1
-                # Without a host name only "kernel:" and "name[pid]:" tags are telling (dmesg has "ata1.00:").
-                key = m.group(1) or m.group(2) or (m.group(3) if m.group(3) == b"kernel" or m.group(4) else None)
-                if key:
-                    hosts[key] += 1
+                # After a "[seconds]" stamp, "kernel:" and "name[pid]:" tags tell journalctl lines from dmesg's
+                # "usb 1-1:" or "sd 0:0:0:0:"; after a date (RFC 3164/5424/3339) the layout itself does.
+                tagged += not ln.startswith(b"[") or m.group(3) == b"kernel" or m.group(4) is not None
             if _DMESG_SIGNATURE.match(ln):
                 prefixed += 1
-            elif not m and not ln.startswith((b" ", b"\t")) and not _JOURNAL_MARKER.match(ln):
+            elif ln.startswith((b" ", b"\t")):
+                indented += 1
+            elif not m and not _JOURNAL_MARKER.match(ln):
                 plain += 1
     n = min(len(lines), 200)
     if kmsg * 2 >= n:
         return "kmsg"
     if journal * 2 >= n:
         return "journal-json"
-    # journalctl short-monotonic lines look like dmesg lines; a constant host name (or, without host names,
-    # the constant tag "kernel") tells them apart.
-    if syslog * 2 >= n and (syslog > prefixed or (hosts and hosts.most_common(1)[0][1] * 5 >= syslog * 4)):
+    # journalctl short-monotonic lines look like dmesg lines: nearly all of them carry a syslog tag.
+    if syslog * 2 >= n and (syslog > prefixed or tagged * 5 >= (n - indented) * 4):
         return "syslog"
     if prefixed:
         head = sample[:DETECT_BYTES]
