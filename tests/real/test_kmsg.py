@@ -112,7 +112,7 @@ def test_unprivileged_live_scan_says_why(tmp_path):
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root (to drop to nobody) and setpriv")
-    if open("/proc/sys/kernel/dmesg_restrict").read().strip() != "1":
+    if Path("/proc/sys/kernel/dmesg_restrict").read_text().strip() != "1":
         pytest.skip("kernel.dmesg_restrict is 0 here: unprivileged users may read the ring buffer")
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                            sys.executable, "-m", "kerncheck", "scan", "--live"],
