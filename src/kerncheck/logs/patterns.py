@@ -188,6 +188,8 @@ _GUARDS: dict[str, tuple[str, ...]] = {
 
 def match_opener(line: str) -> Optional[tuple[Opener, re.Match[str]]]:
     """The highest-ranked opener matching ``line``."""
+    if not _GATE.search(line):  # every opener matches the prefilter (tested on real logs): one search first
+        return None
     for opener in OPENERS:
         guards = _GUARDS.get(opener.name)
         if guards and not any(g in line for g in guards):
@@ -372,3 +374,4 @@ def _prefilter() -> tuple[str, ...]:
 
 
 PREFILTER: tuple[str, ...] = _prefilter()
+_GATE = re.compile("|".join(f"(?:{p})" for p in PREFILTER))
