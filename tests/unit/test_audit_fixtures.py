@@ -79,6 +79,7 @@ def test_ubuntu_recent_pstore_record_is_reported() -> None:
     (finding,) = report.findings
     assert finding.status is Status.FAIL
     assert any("dmesg-ramoops-0" in key for key in finding.evidence)
+    assert "panic: kernel panic: Fatal exception" in finding.message  # the log engine read the record
 
 
 def test_empty_snapshot_cannot_be_evaluated(tmp_path) -> None:

@@ -19,6 +19,23 @@ collects("/sys/fs/pstore/*", "/var/lib/systemd/pstore/*", "/var/lib/systemd/psto
          stat_only=["/var/crash/*.crash"])
 
 
+def crash_summary(ctx: Context, path: str) -> str:
+    """What the saved kernel log says: kind, culprit, module and taint of its main incident."""
+    try:
+        data = ctx.host.read_bytes(path, limit=8 << 20)
+    except HostError as exc:
+        return f"text not readable ({exc.reason})"
+    from kerncheck.logs.scan import scan_bytes  # the log engine is only loaded when there is crash text
+
+    incidents = scan_bytes(data, path).incidents
+    if not incidents:
+        return "no crash report recognised in the text"
+    main = next((i for i in incidents if i.severity == "critical"), incidents[0])
+    parts = [main.kind, f"in {main.function}" if main.function else "", f"[{main.module}]" if main.module else "",
+             f"tainted {','.join(main.taint)}" if main.taint else ""]
+    return " ".join(p for p in parts if p) + f": {main.title}"
+
+
 def _walk_files(ctx: Context, top: str, depth: int = 2) -> list[str]:
     out: list[str] = []
     try:
@@ -72,14 +89,16 @@ def unread_crash_evidence(ctx: Context) -> Result:
         if dump.dmesg:
             parts.append(posixpath.basename(dump.dmesg))
         state = " (incomplete)" if dump.incomplete else ""
-        items.append((dump.mtime, f"kdump {dump.directory}: {', '.join(parts)}{state}"))
+        summary = f" — {crash_summary(ctx, dump.dmesg)}" if dump.dmesg else ""
+        items.append((dump.mtime, f"kdump {dump.directory}: {', '.join(parts)}{state}{summary}"))
     for top in PSTORE_DIRS:
         for path in _walk_files(ctx, top):
             try:
                 st = ctx.host.stat(path)
             except HostError:
                 continue
-            items.append((st.mtime, f"pstore {path} ({human(st.size)})"))
+            summary = f" — {crash_summary(ctx, path)}" if posixpath.basename(path).startswith("dmesg") else ""
+            items.append((st.mtime, f"pstore {path} ({human(st.size)}){summary}"))
     try:
         for path in ctx.host.glob("/var/crash/*.crash"):
             if posixpath.basename(path).startswith("linux-image-"):
@@ -96,7 +115,10 @@ def unread_crash_evidence(ctx: Context) -> Result:
     evidence = {what: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) for ts, what in items}
     recent = [what for ts, what in items if now - ts < RECENT_DAYS * 86400]
     if recent:
-        return failed(f"{len(recent)} crash record(s) from the last {RECENT_DAYS} days: read them before "
-                      "rebooting or cleaning up", evidence)
+        listed = "; ".join(recent[-3:]) + (f"; and {len(recent) - 3} more" if len(recent) > 3 else "")
+        return failed(f"{len(recent)} crash record(s) from the last {RECENT_DAYS} days — read them before "
+                      f"rebooting or cleaning up: {listed}", evidence,
+                      fix="kerncheck scan <file> shows kind, culprit, module and taint; archive the records off "
+                          "the host once analysed")
     return passed(f"{len(items)} older crash record(s) kept (none in the last {RECENT_DAYS} days); archive "
                   "them off the host once analysed", evidence)
