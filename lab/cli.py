@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -120,19 +121,18 @@ def _sweep(args: argparse.Namespace) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name in cases.SWEEP:
         case = cases.get(name)
-        dumps = args.out_dir / f"{name}.dumps"
-        dumps.mkdir(exist_ok=True)
-        result = run_case(case, guest, dumps)
-        (args.out_dir / f"{name}.log").write_text(result.console)
         statuses: dict[str, str] = {}
-        if result.state is not None:
-            snap = result.write_snapshot(args.out_dir / f"{name}.snapshot")
-            try:
-                findings = assess.audit(snap, ("KC101", "KC102", "KC203"))
-                statuses = {key: f"{f['status']} ({f['severity']}): {f['title']}" for key, f in findings.items()}
-            except LabError as exc:
-                statuses = {"audit": str(exc)}
-        print(f"crashkernel={case.crashkernel}: {result.wall:.1f} s, kdump {result.kdump}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="kerncheck-lab-dumps-") as dumps:
+            result = run_case(case, guest, Path(dumps))
+            (args.out_dir / f"{name}.log").write_text(result.console)
+            if result.state is not None:
+                snap = result.write_snapshot(args.out_dir / f"{name}.snapshot")
+                try:
+                    findings = assess.audit(snap, ("KC101", "KC102", "KC203"))
+                    statuses = {key: f"{f['status']} ({f['severity']}): {f['title']}" for key, f in findings.items()}
+                except LabError as exc:
+                    statuses = {"audit": str(exc)}
+        print(f"crashkernel={case.crashkernel}: {result.wall:.1f} s, {result.verdict()}", flush=True)
         for check, status in sorted(statuses.items()):
             print(f"    {check}: {status}", flush=True)
     return 0
