@@ -40,6 +40,14 @@ def load_config(path: Optional[str] = None) -> dict[str, Any]:
         raise ConfigError(f"{target}: invalid TOML: {exc}") from None
 
 
+def parse_config(text: str, where: str = DEFAULT_PATH) -> dict[str, Any]:
+    """Parse configuration text (e.g. read through a Host from a snapshot)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+
+
 def section(config: dict[str, Any], name: str) -> dict[str, Any]:
     """A table of the configuration (empty when absent); a non-table value is an error."""
     value = config.get(name, {})

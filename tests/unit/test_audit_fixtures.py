@@ -86,3 +86,23 @@ def test_empty_snapshot_cannot_be_evaluated(tmp_path) -> None:
     report = run_audit(SnapshotHost(str(tmp_path)), ids=["KC1", "KC2"])
     assert report.exit_status == 3
     assert all(f.status in (Status.SKIP, Status.ERROR, Status.PASS) for f in report.findings)
+
+
+def test_kc105_follows_the_configured_crash_test_record(tmp_path) -> None:
+    import shutil
+
+    root = tmp_path / "host"
+    shutil.copytree(FIXTURE_HOSTS / "sles15-high-low", root)
+    (root / "srv/kc").mkdir(parents=True)
+    shutil.move(str(root / "var/lib/kerncheck/crash-test.json"), root / "srv/kc/ct.json")
+    stat = json.loads((root / "kerncheck-stat.json").read_text())
+    stat["/srv/kc/ct.json"] = stat.pop("/var/lib/kerncheck/crash-test.json")
+    (root / "kerncheck-stat.json").write_text(json.dumps(stat))
+    config = root / "etc/kerncheck/kerncheck.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[crash_test]\nstate_file = "/srv/kc/ct.json"\n')
+    (finding,) = run_audit(SnapshotHost(str(root)), ids=["KC105"]).findings
+    assert finding.status is Status.PASS and "crash-test verified" in finding.message
+    config.write_text("[crash_test\n")
+    (finding,) = run_audit(SnapshotHost(str(root)), ids=["KC105"]).findings
+    assert finding.status is Status.FAIL and "invalid TOML" in finding.message

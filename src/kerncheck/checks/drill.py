@@ -6,17 +6,24 @@ import time
 from typing import Optional
 
 from kerncheck.checks.upgrade import installed_kernels
+from kerncheck.config import DEFAULT_PATH, ConfigError, parse_config
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
-from kerncheck.guard.crashtest import STATE_FILE, RecordError, load_record
+from kerncheck.guard.crashtest import STATE_FILE, RecordError, load_record, state_file_of
 from kerncheck.host import HostError
 from kerncheck.kdumpconfig import find_dumps, kdump_setup
 from kerncheck.parsers.units import human
 from kerncheck.registry import check, collects
 
 VMCORE_STATUS = "/var/lib/kdump/vmcore-creation.status"
-collects(VMCORE_STATUS, STATE_FILE,
+collects(VMCORE_STATUS, STATE_FILE, DEFAULT_PATH,
          stat_only=["/var/crash/*/*", "/var/crash/*"])
+
+
+def configured_state_file(ctx: Context) -> str:
+    """The crash-test record's path: ``[crash_test] state_file`` of the host's kerncheck.toml, or the default."""
+    text = ctx.read_optional(DEFAULT_PATH)
+    return state_file_of(parse_config(text)) if text else STATE_FILE
 
 
 def _when(ts: float) -> str:
@@ -76,10 +83,10 @@ def kdump_tested(ctx: Context) -> Result:
         elif dump.incomplete:
             failures.append(f"incomplete dump in {dump.directory} ({_when(dump.mtime)})")
     try:
-        record = load_record(ctx.host)
-    except RecordError as exc:
+        record = load_record(ctx.host, configured_state_file(ctx))
+    except (RecordError, ConfigError) as exc:
         record = None
-        failures.append(f"kerncheck crash-test record unreadable: {exc.reason}")
+        failures.append(f"kerncheck crash-test record unreadable: {exc}")
     if record is not None:
         evidence["kerncheck crash-test"] = record.summary()
         if record.verified_ok and record.verified_at:
