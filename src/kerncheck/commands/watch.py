@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         settings.state_dir = args.state
     if args.audit_interval is not None:
         settings.audit_interval = args.audit_interval
+    bad = [u for u in args.alertmanager + args.webhook if not u.startswith(("http://", "https://"))]
+    if bad:
+        print(f"kerncheck watch: {bad[0]}: not an http(s) URL", file=sys.stderr)
+        return 3
     settings.alertmanager += args.alertmanager
     settings.webhook += args.webhook
     settings.syslog = settings.syslog or args.syslog
