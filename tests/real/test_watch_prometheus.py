@@ -23,6 +23,7 @@ from tests.real.watchproc import REPO, Daemon, WatchProcess, free_port, http_get
 pytestmark = pytest.mark.real
 RULES = REPO / "contrib" / "prometheus" / "kerncheck.rules.yml"
 RULE_TESTS = REPO / "contrib" / "prometheus" / "kerncheck.rules.test.yml"
+DASHBOARD = REPO / "contrib" / "grafana" / "kerncheck-dashboard.json"
 
 
 def binary(name: str, package: str = "prometheus") -> str:
@@ -55,6 +56,11 @@ def prom_query(port: int, query: str) -> list:
     return list(json.loads(body)["data"]["result"])
 
 
+def prom_query_ok(port: int, query: str) -> bool:
+    body = http_get(f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+    return bool(json.loads(body)["status"] == "success")
+
+
 def test_prometheus_scrapes_the_watcher_and_sees_incidents_rise(memcg, tmp_path):
     prometheus = binary("prometheus")
     with WatchProcess(tmp_path, "--source", "kmsg", "--audit-interval", "3600") as w:  # audit once, at start
@@ -79,6 +85,12 @@ scrape_configs:
             status = wait_until(lambda: prom_query(port, 'kerncheck_check_status{job="kerncheck",id="KC101"}'),
                                 30, "the periodic audit's kerncheck_check_status in Prometheus")
             assert float(status[0]["value"][1]) in (0, 1, 2, 3)
+            dashboard = json.loads(DASHBOARD.read_text())
+            for panel in dashboard["panels"]:  # every Grafana query is valid PromQL over these metrics
+                for target in panel["targets"]:
+                    expr = target["expr"].replace("$__rate_interval", "1m").replace("$instance", ".*")
+                    assert prom_query_ok(port, expr), (panel["title"], expr)
+            assert prom_query(port, "kerncheck_watch_info")  # what the dashboard's $instance lists
             groups = json.loads(http_get(f"http://127.0.0.1:{port}/api/v1/rules"))["data"]["groups"]
             assert [g["name"] for g in groups] == ["kerncheck"]
             assert all(r["health"] == "ok" for r in groups[0]["rules"] if r.get("lastEvaluation", "").startswith("2"))

@@ -138,7 +138,7 @@ class Watcher:
         lost = self.follower.take_lost()
         if lost:
             self.metrics.count_records(0, 0, lost)
-            self._emit([lost_records_incident(lost, self.follower.name, now)], now, dedupe=False)
+            self._emit([lost_records_incident(lost, self.follower.source, now)], now, dedupe=False)
         if now >= self.next_tick:
             self.next_tick = now + TICK_EVERY
             self._stage(self.tracker.tick(now))
