@@ -24,7 +24,6 @@ Incident kinds register the same kind of documentation with :func:`document`.
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import re
 from collections.abc import Iterable, Sequence
@@ -118,14 +117,31 @@ def collects(*patterns: str, stat_only: Sequence[str] = (), commands: Iterable[S
             COLLECT_COMMANDS.append(tuple(argv))
 
 
+def cleandoc(text: str) -> str:
+    """``inspect.cleandoc`` without importing :mod:`inspect` (it costs audit start-up time).
+
+    >>> cleandoc("Title.\n\n    Body\n      indented\n")
+    'Title.\n\nBody\n  indented'
+    """
+    lines = text.expandtabs().split("\n")
+    rest = [ln for ln in lines[1:] if ln.strip()]
+    margin = min((len(ln) - len(ln.lstrip()) for ln in rest), default=0)
+    out = [lines[0].strip()] + [ln[margin:].rstrip() for ln in lines[1:]]
+    while out and not out[0]:
+        out.pop(0)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
 def parse_doc(id: str, title: str, text: str) -> Doc:
     """Split a docstring into its summary and the fixed sections."""
-    text = inspect.cleandoc(text or "").replace("``", "`")  # docstrings use reST literals; show them plainly
+    text = cleandoc(text or "").replace("``", "`")  # docstrings use reST literals; show them plainly
     pieces = _SECTION_RE.split(text)
     summary = pieces[0].strip()
     sections: dict[str, str] = {}
     for name, body in zip(pieces[1::2], pieces[2::2]):
-        sections[name] = inspect.cleandoc(body).strip()
+        sections[name] = cleandoc(body).strip()
     return Doc(id, title, summary, sections)
 
 

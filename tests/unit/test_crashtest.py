@@ -24,6 +24,7 @@ from typing import Optional
 import pytest
 
 from kerncheck.guard import crashtest as ct
+from kerncheck.guard import record as ctrec
 from kerncheck.host import LiveHost
 
 HOSTNAME = "drill-host.example.com"
@@ -321,7 +322,7 @@ def test_cli_happy_path_records_then_writes_c_to_the_trigger(root: Path, tmp_pat
     assert (state["hostname"], state["kernel"], state["boot_id"], state["dump_path"]) == (
         HOSTNAME, "6.1.0-18-amd64", BOOT_ID, "/var/crash")
     assert before - 1 <= state["started_at"] <= time.time() + 1
-    record = ct.load_record(LiveHost(str(root)))
+    record = ctrec.load_record(LiveHost(str(root)))
     assert record is not None and record.verified_at is None
     assert not list((root / "var/lib/kerncheck").glob(".crash-test.*"))  # no temp file left behind
 
@@ -382,11 +383,11 @@ def test_typed_hostname_on_a_real_pty(root: Path, tmp_path: Path, typed: str, st
 
 
 # -- --verify -----------------------------------------------------------------------------------------
-def _recorded(root: Path) -> ct.CrashTestRecord:
+def _recorded(root: Path) -> ctrec.CrashTestRecord:
     host = LiveHost(str(root))
-    record = ct.CrashTestRecord(started_at=time.time() - 600, hostname=HOSTNAME, kernel="6.1.0-18-amd64",
+    record = ctrec.CrashTestRecord(started_at=time.time() - 600, hostname=HOSTNAME, kernel="6.1.0-18-amd64",
                                 boot_id=BOOT_ID, dump_path="/var/crash", family="debian")
-    ct.save_record(host, record)
+    ctrec.save_record(host, record)
     return record
 
 
@@ -435,7 +436,7 @@ def test_verify_success_with_a_new_debian_dump(root: Path):
     proc = kerncheck("crash-test", "--verify", "--root", str(root))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK: kdump captured the test crash" in proc.stdout
-    saved = ct.load_record(LiveHost(str(root)))
+    saved = ctrec.load_record(LiveHost(str(root)))
     assert saved is not None and saved.verified_ok is True and saved.verified_at is not None
     assert "dump captured" in saved.summary()
 
@@ -468,7 +469,7 @@ def test_verify_without_a_dump_and_without_a_crash(root: Path):
     assert "only older dumps: /var/crash/2023-01-01-00-00" in no_dump.message
     proc = kerncheck("crash-test", "--verify", "--root", str(root))
     assert proc.returncode == 2 and "FAILED" in proc.stdout
-    saved = ct.load_record(LiveHost(str(root)))
+    saved = ctrec.load_record(LiveHost(str(root)))
     assert saved is not None and saved.verified_ok is False
 
 
@@ -478,8 +479,8 @@ def test_verify_without_record_is_unknown(root: Path):
 
 
 def test_corrupt_record_is_an_error_not_absent(root: Path):
-    write(root, ct.STATE_FILE, "{not json")
-    with pytest.raises(ct.RecordError, match="not valid JSON"):
-        ct.load_record(LiveHost(str(root)))
+    write(root, ctrec.STATE_FILE, "{not json")
+    with pytest.raises(ctrec.RecordError, match="not valid JSON"):
+        ctrec.load_record(LiveHost(str(root)))
     proc = kerncheck("crash-test", "--verify", "--root", str(root))
     assert proc.returncode == 3 and "cannot read the record" in proc.stderr

@@ -9,7 +9,7 @@ from kerncheck.checks.upgrade import installed_kernels
 from kerncheck.config import DEFAULT_PATH, ConfigError, parse_config
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
-from kerncheck.guard.crashtest import STATE_FILE, RecordError, load_record, state_file_of
+from kerncheck.guard.record import STATE_FILE, RecordError, load_record, state_file_of
 from kerncheck.host import HostError
 from kerncheck.kdumpconfig import find_dumps, kdump_setup
 from kerncheck.parsers.units import human

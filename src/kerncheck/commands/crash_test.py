@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kerncheck.guard import crashtest as ct
     from kerncheck.guard.log import NOTICE, WARNING, log_verdict
+    from kerncheck.guard.record import save_record, state_file_of
     from kerncheck.host import HostError, LiveHost
 
     if not os.path.isdir(args.root):
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.verify:
         return _verify(host, config, config_error)
 
-    state_file = ct.state_file_of(config)
+    state_file = state_file_of(config)
     if ct.staging_advice_due(host, state_file):
         print(f"kerncheck crash-test: {ct.STAGING_ADVICE}", file=sys.stderr)
         ct.mark_staging_advice_shown(host, state_file)
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         return ct.REFUSED
     record = ct.new_record(host, pre)
     try:
-        ct.save_record(host, record, state_file)
+        save_record(host, record, state_file)
     except HostError as exc:
         print(f"kerncheck crash-test: REFUSED: cannot record the test in {state_file} ({exc}); without the "
               "record --verify could not find the dump", file=sys.stderr)
@@ -128,13 +129,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _verify(host: Host, config: dict[str, Any], config_error: Optional[str]) -> int:
     from kerncheck.guard import crashtest as ct
+    from kerncheck.guard.record import load_record, state_file_of
     from kerncheck.host import HostError
 
     if config_error is not None:
         print(f"kerncheck crash-test: note: {config_error}; using the default state file", file=sys.stderr)
-    state_file = ct.state_file_of(config)
+    state_file = state_file_of(config)
     try:
-        record = ct.load_record(host, state_file)
+        record = load_record(host, state_file)
     except HostError as exc:
         print(f"kerncheck crash-test --verify: cannot read the record: {exc}", file=sys.stderr)
         return 3
