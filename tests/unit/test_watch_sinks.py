@@ -138,3 +138,42 @@ def test_syslog_sink_falls_back_to_dev_log_and_reports_a_missing_socket(tmp_path
     assert line.startswith("<26>kerncheck[")  # daemon.crit
     with pytest.raises(sinks.DeliveryError):
         sinks.SyslogSink(journal_socket=str(tmp_path / "absent"), dev_log=str(tmp_path / "gone")).deliver([EVENT])
+
+
+def test_a_failing_sink_is_retried_not_silently_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(sinks, "BACKOFF_START", 0.05)
+
+    class Flaky(sinks.Sink):
+        kind = "webhook"
+
+        def __init__(self) -> None:
+            super().__init__("flaky")
+            self.calls = 0
+            self.got: list = []
+
+        def deliver(self, events):
+            self.calls += 1
+            if self.calls == 1:
+                raise KeyError("a bug in the sink")
+            self.got += events
+
+    flaky = Flaky()
+    box = Outbox(str(tmp_path), {flaky.name: flaky.kind}, queue_max=10)
+    stop = threading.Event()
+    failures: list[str] = []
+    worker = sinks.SinkWorker(flaky, box, stop, lambda s, n: None, lambda s, r: failures.append(r))
+    worker.start()
+    try:
+        box.stage(dict(EVENT))
+        box.prepare()
+        box.release()
+        for _ in range(100):
+            if flaky.got:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        box.wake()
+        worker.join(5)
+    assert [e["id"] for e in flaky.got] == ["abc123"]
+    assert failures == ["KeyError: 'a bug in the sink'"]

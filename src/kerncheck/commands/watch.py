@@ -117,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
         periodic_audit(metrics, settings.audit_interval, watcher.stop)
     try:
         watcher.run()
-    except SourceError as exc:
+    except (SourceError, StateError) as exc:
         print(f"kerncheck watch: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:  # the source or the state directory failed under us (EIO, disk full …)
+        print(f"kerncheck watch: {exc.filename or source}: {exc.strerror or exc}", file=sys.stderr)
         return 3
     return 0

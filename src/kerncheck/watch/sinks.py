@@ -209,6 +209,12 @@ class SinkWorker(threading.Thread):
             except (BrokenPipeError, ValueError):  # stdout closed: nothing more can be written there
                 self.on_failure(self.sink.name, "output closed")
                 return
+            except Exception as exc:  # a bug in a sink must not silently end its deliveries: retry later
+                self.on_failure(self.sink.name, f"{type(exc).__name__}: {exc}")
+                if self.stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
             backoff = BACKOFF_START
             if not self.sink.ack_first:
                 self.outbox.delivered(self.sink.name, items[-1].n)
