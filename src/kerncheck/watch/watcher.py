@@ -4,7 +4,8 @@ Exactly-once across restarts rests on three rules. (1) The saved position is a *
 entry after which the incident builder held nothing in progress, so a restart replays whole incidents.
 (2) Incidents emitted from records after the checkpoint are remembered by key (source, first line,
 kind) in the same atomic state write, and not emitted again when the replay produces them. (3) Events
-reach the sinks only after the state that produced them is saved (see :mod:`.outbox`).
+reach the sinks only after the state that produced them is saved (written at once, fsynced within a
+second; see :mod:`.outbox` and :mod:`.state`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Protocol
 
@@ -36,6 +38,7 @@ COMMIT_EVERY = 1.0  # the position is saved at least this often while records fl
 TICK_EVERY = 1.0  # conditions are checked for clearing this often
 SHUTDOWN_GRACE = 5.0  # on stop, sinks get this long to deliver what is queued (the rest stays on disk)
 LEVEL_ERR = 3
+PROC_STAT = "/proc/stat"
 
 
 class Follower(Protocol):
@@ -51,6 +54,36 @@ class Follower(Protocol):
     def position_after(self, token: Any) -> dict[str, Any]: ...
     def take_lost(self) -> int: ...
     def close(self) -> None: ...
+
+
+class RecentSteal:
+    """Hypervisor steal time over the last minute, from successive ``/proc/stat`` samples: the engine
+    blames a soft lockup on the hypervisor when steal is high *now*, not averaged since boot.
+
+    >>> r = RecentSteal()
+    >>> r.sample("cpu  100 0 100 700 0 0 0 100 0 0", 0.0); r.sample("cpu  150 0 150 800 0 0 0 300 0 0", 30.0)
+    >>> r.percent
+    50.0
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, int, int]] = deque()
+        self.percent: Optional[float] = None
+
+    def sample(self, stat: str, now: float) -> None:
+        for line in stat.splitlines():
+            parts = line.split()
+            if parts and parts[0] == "cpu" and len(parts) >= 9:
+                values = [int(v) for v in parts[1:9]]
+                self._samples.append((now, values[7], sum(values)))
+                break
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.WINDOW:
+            self._samples.popleft()
+        if len(self._samples) >= 2:
+            (_, s0, t0), (_, s1, t1) = self._samples[0], self._samples[-1]
+            self.percent = round(100.0 * (s1 - s0) / (t1 - t0), 2) if t1 > t0 else None
 
 
 def lost_records_incident(n: int, source: str, now: float) -> Incident:
@@ -95,6 +128,7 @@ class Watcher:
         self._sink_stop = threading.Event()
         self._workers = [SinkWorker(s, self.outbox, self._sink_stop, self._delivered, self._failed) for s in sinks]
         self.builder = IncidentBuilder(self.follower.source)
+        self.steal = RecentSteal()
         self.idle = True
         self.place: Optional[tuple[Block, int, int]] = None  # (block, offset, line) after the last record read
         self.checkpoint: Optional[tuple[Block, int, int]] = None  # the last place where the builder was idle
@@ -141,12 +175,21 @@ class Watcher:
             self._emit([lost_records_incident(lost, self.follower.source, now)], now, dedupe=False)
         if now >= self.next_tick:
             self.next_tick = now + TICK_EVERY
+            self._sample_steal(now)
             self._stage(self.tracker.tick(now))
         due = now - self.last_commit_at >= COMMIT_EVERY
         if self.outbox.has_staged():
             self.commit(now, durable=due)  # alert latency: visible at once, fsynced within COMMIT_EVERY
         elif (self.dirty or self.unsynced) and due:
             self.commit(now)
+
+    def _sample_steal(self, now: float) -> None:
+        try:
+            with open(PROC_STAT) as fh:
+                self.steal.sample(fh.read(), now)
+        except (OSError, ValueError):
+            return
+        self.builder.steal_percent = self.steal.percent
 
     def _process(self, block: Block, now: float) -> None:
         """Feed the block's records to the builder: while it is idle, only the prefilter's candidates."""
