@@ -233,3 +233,15 @@ def test_min_severity_and_since_filter():
     result = scan_bytes(KMSG, "k", min_severity="critical")
     assert result.incidents == [] and result.records == 6
     assert isinstance(scan_bytes(KMSG, "k"), ScanResult)
+
+
+def test_small_inputs_skip_hyperscans_compile_time(monkeypatch):
+    from kerncheck.logs.prefilter import preferred_engines
+
+    monkeypatch.delenv("KERNCHECK_PREFILTER", raising=False)
+    assert preferred_engines(30_000)[:2] == ["re2", "re"]
+    assert preferred_engines(5 << 20)[:2] == ["re2", "hyperscan"]
+    assert preferred_engines(None)[0] == "hyperscan"
+    scan_bytes(KMSG, "k")
+    assert scan_mod._prefilter.cache_info().currsize == 1
+    assert scan_mod._prefilter("kmsg", False, scan_mod.SMALL_FOR_RE - 1).engine in ("re2", "re")

@@ -17,6 +17,22 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 ENGINES = ("hyperscan", "re2", "re")
+SMALL_FOR_RE = 256 << 10
+SMALL_FOR_RE2 = 64 << 20
+
+
+def preferred_engines(size: Optional[int]) -> list[str]:
+    """Engines to try, fastest overall first, for an input of ``size`` bytes (``None``: large or unknown).
+
+    Hyperscan scans at ~1.5 GB/s but compiles the patterns in ~0.1 s; RE2 compiles in ~3 ms and scans at
+    ~0.6 GB/s; ``re`` compiles in ~2 ms and scans at a few MB/s. A kernel ring buffer (≤ 1 MiB) is done
+    before hyperscan has compiled.
+    """
+    if size is not None and size < SMALL_FOR_RE:
+        return ["re2", "re", "hyperscan"]
+    if size is not None and size < SMALL_FOR_RE2:
+        return ["re2", "hyperscan", "re"]
+    return list(ENGINES)
 
 
 class Prefilter:
@@ -30,7 +46,7 @@ class Prefilter:
     """
 
     def __init__(self, patterns: Sequence[str], engine: Optional[str] = None,
-                 special: Sequence[str] = ()) -> None:
+                 special: Sequence[str] = (), size: Optional[int] = None) -> None:
         if not patterns:
             raise ValueError("a prefilter needs at least one pattern")
         self.patterns = tuple(patterns)
@@ -39,7 +55,7 @@ class Prefilter:
         self._ends: list[int] = []
         self._specials: list[int] = []
         wanted = engine or os.environ.get("KERNCHECK_PREFILTER") or None
-        order = [wanted] if wanted else list(ENGINES)
+        order = [wanted] if wanted else preferred_engines(size)
         self.notes: list[str] = []
         self.engine = ""
         for name in order:

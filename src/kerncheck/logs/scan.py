@@ -29,7 +29,7 @@ from typing import IO, Any, Callable, Optional, cast
 from kerncheck.logs.incidents import IncidentBuilder
 from kerncheck.logs.model import Incident, Record
 from kerncheck.logs.patterns import PREFILTER
-from kerncheck.logs.prefilter import Prefilter
+from kerncheck.logs.prefilter import SMALL_FOR_RE, SMALL_FOR_RE2, Prefilter
 from kerncheck.logs.records import (
     DETECT_BYTES,
     LEVEL_PATTERNS,
@@ -284,12 +284,19 @@ def _mark_userspace(incident: Incident) -> Incident:
     return incident
 
 
-@functools.lru_cache(maxsize=16)
-def _prefilter(fmt: str, include_userspace: bool) -> Prefilter:
+@functools.lru_cache(maxsize=32)
+def _prefilter(fmt: str, include_userspace: bool, size: Optional[int] = None) -> Prefilter:
     patterns = list(PREFILTER) + list(LEVEL_PATTERNS.get(fmt, ()))
     if include_userspace:
         patterns += userspace_level_patterns(fmt)
-    return Prefilter(patterns, special=special_line_prefixes(fmt))
+    return Prefilter(patterns, special=special_line_prefixes(fmt), size=size)
+
+
+def _size_class(first: bytes, stream: Optional[IO[bytes]]) -> Optional[int]:
+    """The input's size when it is all in ``first`` and small (engine choice), else ``None``."""
+    if stream is not None and len(first) >= BLOCK_SIZE:
+        return None
+    return SMALL_FOR_RE - 1 if len(first) < SMALL_FOR_RE else SMALL_FOR_RE2 - 1 if len(first) < SMALL_FOR_RE2 else None
 
 
 def _scan_stream(name: str, first: bytes, stream: Optional[IO[bytes]], *, input_format: Optional[str],
@@ -308,7 +315,8 @@ def _scan_stream(name: str, first: bytes, stream: Optional[IO[bytes]], *, input_
             raise SourceError(name, "does not look like a kernel log: no line in a known kernel log format in "
                                     "its first 64 KiB (use --input-format to scan it anyway)")
         fmt = detected
-    state = _SourceScan(name, fmt, _prefilter(fmt, include_userspace), include_userspace, steal_percent, year)
+    prefilter = _prefilter(fmt, include_userspace, _size_class(first, stream))
+    state = _SourceScan(name, fmt, prefilter, include_userspace, steal_percent, year)
     result = ScanResult(sources=[name], formats={name: fmt})
     try:
         for buf, end in _blocks(first, stream, state.reader.continuation):
