@@ -112,3 +112,19 @@ def test_the_watcher_on_journal_resumes_after_its_cursor_without_repeating(tmp_p
     comms = [e["process"]["comm"] for _, e in w.events + w2.events if e["kind"] == "oom_kill"]
     assert comms == ["first", "second"]
     assert all(e["source"] == "journal" for _, e in w.events + w2.events)
+
+
+def test_the_system_journal_live(tmp_path):
+    """On a machine whose journald reads the kernel log: a real OOM kill reaches the watcher through it."""
+    import os
+
+    from tests.real.memcg import MemoryCgroup
+    from tests.real.watchproc import WatchProcess
+
+    if not os.path.exists("/run/systemd/journal/socket") or not shutil.which("journalctl"):
+        pytest.skip("no journald runs on this machine (no /run/systemd/journal/socket): the journal follower "
+                    "is tested above on journal files written by systemd-journal-remote")
+    with MemoryCgroup.create(limit_mb=48) as cg, WatchProcess(tmp_path, "--source", "journal") as w:
+        victim = cg.oom_kill(comm="kcjournal")
+        _, event = w.wait_for(lambda e: e["kind"] == "oom_kill" and e["process"]["comm"] == "kcjournal", 15)
+        assert event["process"]["pid"] == victim.pid and event["source"] == "journal"
