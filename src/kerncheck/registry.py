@@ -118,7 +118,7 @@ def collects(*patterns: str, stat_only: Sequence[str] = (), commands: Iterable[S
 
 
 def cleandoc(text: str) -> str:
-    """``inspect.cleandoc`` without importing :mod:`inspect` (it costs audit start-up time).
+    r"""``inspect.cleandoc`` without importing :mod:`inspect` (it costs audit start-up time).
 
     >>> cleandoc("Title.\n\n    Body\n      indented\n")
     'Title.\n\nBody\n  indented'
