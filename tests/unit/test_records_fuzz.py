@@ -9,7 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kerncheck.logs.prefilter import ENGINES, Prefilter
-from kerncheck.logs.records import FORMATS, RecordReader, detect_format, iter_records, special_line_prefixes
+from kerncheck.logs.records import (
+    CONTINUATION_FORMATS,
+    FORMATS,
+    RecordReader,
+    detect_format,
+    iter_records,
+    special_line_prefixes,
+)
 
 LINES = {
     "kmsg": [b"6,1,2,-;usb 1-1: new device", b"3,416,567073405,-;Memory cgroup out of memory: Killed process 1 (x)",
@@ -65,10 +72,11 @@ def test_counting_rule_matches_the_parser(fmt):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("fmt", ["kmsg", "dmesg", "pstore", "syslog"])
+@pytest.mark.parametrize("fmt", ["kmsg", "dmesg", "console", "pstore", "syslog"])
 def test_engines_find_the_same_special_lines(engine, fmt):
+    indented = fmt in CONTINUATION_FORMATS
     try:
-        prefilter = Prefilter(["BUG: "], engine=engine, special=special_line_prefixes(fmt))
+        prefilter = Prefilter(["BUG: "], engine=engine, special=special_line_prefixes(fmt), indented=indented)
     except ValueError as exc:
         pytest.skip(str(exc))
 
@@ -76,10 +84,12 @@ def test_engines_find_the_same_special_lines(engine, fmt):
     @given(document(fmt))
     def run(data):
         reader = RecordReader(fmt)
-        expected = reader.special_lines(data, 0, len(data))
         prefilter.forget()
-        assert prefilter.special_lines(data) == expected
-        fast = RecordReader(fmt).count(data, 0, len(data), prefilter.special_lines(data))
+        assert prefilter.special_lines(data) == reader.special_lines(data, 0, len(data))
+        if indented:
+            assert prefilter.indented_lines(data) == reader.indented_lines(data, 0, len(data))
+        fast = RecordReader(fmt).count(data, 0, len(data), prefilter.special_lines(data),
+                                       prefilter.indented_lines(data))
         assert fast == RecordReader(fmt).count(data, 0, len(data))
 
     run()
@@ -108,10 +118,10 @@ def test_fast_engines_find_what_re_finds(engine, fmt):
 
     reference = _prefilter(fmt, True)
     try:
-        fast = Prefilter(reference.patterns, engine=engine, special=reference.special)
+        fast = Prefilter(reference.patterns, engine=engine, special=reference.special, indented=reference.indented)
     except ValueError as exc:
         pytest.skip(str(exc))
-    slow = Prefilter(reference.patterns, engine="re", special=reference.special)
+    slow = Prefilter(reference.patterns, engine="re", special=reference.special, indented=reference.indented)
 
     def candidates(p: Prefilter, data: bytes) -> list[int]:
         p.forget()
@@ -132,5 +142,6 @@ def test_fast_engines_find_what_re_finds(engine, fmt):
         fast.forget()
         slow.forget()
         assert fast.special_lines(data) == slow.special_lines(data)
+        assert fast.indented_lines(data) == slow.indented_lines(data)
 
     run()

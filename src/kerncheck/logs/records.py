@@ -74,14 +74,12 @@ LEVEL_PATTERNS: dict[str, tuple[str, ...]] = {
 
 
 def special_line_prefixes(fmt: str) -> tuple[str, ...]:
-    """How the lines that may not be plain record starts begin: blank lines, indented lines (formats with
-    continuation lines), header lines. A superset is fine: :meth:`RecordReader.count` checks each one.
+    """How the lines that may be no record start begin, besides indentation: blank lines and headers.
+    A superset is fine: :meth:`RecordReader.count` checks each such line.
 
     Unanchored regexes in the syntax of re, RE2 and hyperscan, to be matched at line starts.
     """
     parts = [r"\r?\n"]
-    if fmt in CONTINUATION_FORMATS:
-        parts.append(r"[ \t]")
     if fmt == "pstore":
         parts.append(r"(Oops|Panic|Emergency|Restart|Halt|Poweroff|Shutdown|Unknown|Invalid)#[0-9]+ Part[0-9]")
     if fmt == "syslog":
@@ -272,6 +270,7 @@ class RecordReader:
             "pstore": _PSTORE_HEADER, "syslog": _JOURNAL_MARKER}.get(self.fmt)
         self._parse = getattr(self, "_parse_" + self.fmt.replace("-", "_"))
         self._special = re.compile(b"(?m)^(?:" + "|".join(special_line_prefixes(self.fmt)).encode() + b")")
+        self._indented = re.compile(rb"(?m)^[ \t]")
 
     # -- iteration ----------------------------------------------------------------------------------
     def _is_skipped(self, raw: bytes) -> bool:
@@ -318,17 +317,21 @@ class RecordReader:
 
     # -- counting without parsing -------------------------------------------------------------------
     def special_lines(self, buf: bytes, start: int, end: int) -> list[int]:
-        """Starts of the lines in ``buf[start:end]`` that may not be plain record starts (blank, indented,
+        """Starts of the lines in ``buf[start:end]`` that may be no record start besides indented ones (blank,
         headers: :func:`special_line_prefixes`); the fast scanner gets this list from its prefilter."""
         return [m.start() for m in self._special.finditer(buf, start, end)]
 
-    def count(self, buf: bytes, start: int, end: int,
-              specials: Optional[list[int]] = None) -> tuple[int, int]:
+    def indented_lines(self, buf: bytes, start: int, end: int) -> list[int]:
+        """Starts of the lines in ``buf[start:end]`` that begin with a space or a tab."""
+        return [m.start() for m in self._indented.finditer(buf, start, end)]
+
+    def count(self, buf: bytes, start: int, end: int, specials: Optional[list[int]] = None,
+              indented: Optional[list[int]] = None) -> tuple[int, int]:
         """``(lines, records)`` in ``buf[start:end]`` (``start`` at a line start) by the counting rule,
         without parsing; exactly what :meth:`next_record` would yield over the same region.
 
-        ``specials``: sorted starts of (at least) the special lines of the whole buffer, if already known;
-        only those lines are looked at, the others are just counted newlines.
+        ``specials`` / ``indented``: sorted starts of (at least) the special lines / exactly the indented
+        lines of the whole buffer, if already known; then the other lines are just counted newlines.
         """
         if end <= start:
             return 0, 0
@@ -340,18 +343,16 @@ class RecordReader:
             tail = buf.rfind(b"\n", start, end) + 1 or start
             if not candidates or candidates[-1] != tail:
                 candidates = [*candidates, tail]
-        records = lines
-        indented = 0
-        for ls in candidates:
-            if buf[ls] in (32, 9):
-                indented += self.continuation
-                continue
-            nl = buf.find(b"\n", ls, end)
-            if self._is_skipped(buf[ls:end if nl < 0 else nl]):
-                records -= 1
-        records -= indented
-        if indented and not self.seen_record and records + indented > 0:
-            records += self._first_is_orphan(buf, start, end)
+        records = lines - sum(1 for ls in candidates if buf[ls] not in (32, 9)
+                              and self._is_skipped(buf[ls:_line_end(buf, ls, end)]))
+        if self.continuation:
+            if indented is None:
+                n_indented = len(self.indented_lines(buf, start, end))
+            else:
+                n_indented = bisect.bisect_left(indented, end) - bisect.bisect_left(indented, start)
+            records -= n_indented
+            if n_indented and not self.seen_record and records + n_indented > 0:
+                records += self._first_is_orphan(buf, start, end)
         if records > 0:
             self.seen_record = True
         return lines, records
@@ -503,6 +504,11 @@ class RecordReader:
             if value is not None:
                 rec.fields[name] = value
         return rec
+
+
+def _line_end(buf: bytes, pos: int, end: int) -> int:
+    nl = buf.find(b"\n", pos, end)
+    return end if nl < 0 else nl
 
 
 def _journal_str(value: Any) -> Optional[str]:

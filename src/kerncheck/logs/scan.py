@@ -31,6 +31,7 @@ from kerncheck.logs.model import Incident, Record
 from kerncheck.logs.patterns import PREFILTER
 from kerncheck.logs.prefilter import SMALL_FOR_RE, SMALL_FOR_RE2, Prefilter
 from kerncheck.logs.records import (
+    CONTINUATION_FORMATS,
     DETECT_BYTES,
     LEVEL_PATTERNS,
     RecordReader,
@@ -89,7 +90,7 @@ class ScanResult:
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
-def _open(path: str) -> tuple[IO[bytes], Optional[IO[bytes]], Optional[subprocess.Popen[bytes]]]:
+def _open(path: str) -> tuple[IO[bytes], IO[bytes], Optional[subprocess.Popen[bytes]]]:
     """``(decompressed stream, raw file for progress, zstd process)`` of a path; raises ``SourceError``."""
     if os.path.isdir(path):
         raise SourceError(path, "is a directory, not a log file")
@@ -208,16 +209,13 @@ class _SourceScan:
                 while start > pos and buf[start] in (32, 9):
                     start = max(pos, buf.rfind(b"\n", pos, start - 1) + 1)
             self._skip(buf, pos, start)
-            pos = self._feed(buf, start, end)
-            if pos <= start:  # nothing parsed (cannot happen for a non-empty line): step over the line
-                nl = buf.find(b"\n", start, end)
-                pos = end if nl < 0 else nl + 1
-                self._skip(buf, start, pos)
+            pos = self._feed(buf, start, end)  # consumes at least the candidate's line
         self._skip(buf, pos, end)
         self.prefilter.forget()
 
     def _skip(self, buf: bytes, start: int, end: int) -> None:
-        lines, records = self.reader.count(buf, start, end, self.prefilter.special_lines(buf))
+        lines, records = self.reader.count(buf, start, end, self.prefilter.special_lines(buf),
+                                           self.prefilter.indented_lines(buf))
         self.line += lines
         self.records += records
 
@@ -289,7 +287,7 @@ def _prefilter(fmt: str, include_userspace: bool, size: Optional[int] = None) ->
     patterns = list(PREFILTER) + list(LEVEL_PATTERNS.get(fmt, ()))
     if include_userspace:
         patterns += userspace_level_patterns(fmt)
-    return Prefilter(patterns, special=special_line_prefixes(fmt), size=size)
+    return Prefilter(patterns, special=special_line_prefixes(fmt), indented=fmt in CONTINUATION_FORMATS, size=size)
 
 
 def _size_class(first: bytes, stream: Optional[IO[bytes]]) -> Optional[int]:
@@ -393,9 +391,9 @@ def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, sinc
             total.errors.append(exc)
             continue
         try:
-            size = os.fstat(raw.fileno()).st_size if raw is not None else 0
-            year = datetime.fromtimestamp(os.fstat(raw.fileno()).st_mtime).year if raw is not None else None
-            tick = _ticker(progress, done_before, raw) if progress is not None and raw is not None else None
+            info = os.fstat(raw.fileno())
+            year = datetime.fromtimestamp(info.st_mtime).year
+            tick = _ticker(progress, done_before, raw) if progress is not None else None
             first = _read_full(stream, BLOCK_SIZE)
             result = _scan_stream(path, first, stream, input_format=input_format,
                                   include_userspace=include_userspace, year=year, progress=tick)
@@ -403,7 +401,7 @@ def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, sinc
                 err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
                 result.errors.append(SourceError(path, f"zstd failed: {err or 'exit status ' + str(proc.returncode)}"))
             total.merge(result)
-            done_before += size
+            done_before += info.st_size
         except SourceError as exc:
             total.errors.append(exc)
         except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
@@ -416,8 +414,7 @@ def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, sinc
                     if pipe is not None:
                         pipe.close()
             stream.close()
-            if raw is not None:
-                raw.close()
+            raw.close()
     return _finalize(total, since, min_severity)
 
 
