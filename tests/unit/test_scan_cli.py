@@ -113,7 +113,9 @@ def test_boot_without_journald_says_why(monkeypatch, capsys, tmp_path):
     bin_dir.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))  # no journalctl at all
     assert main(["scan", "--boot", "-1"]) == 3
-    assert "journalctl is not installed" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "journalctl is not installed" in captured.err
+    assert "Nothing scanned: no source could be read" in captured.out
 
 
 @pytest.mark.skipif(shutil.which("journalctl") is None, reason="journalctl is not installed")

@@ -66,7 +66,9 @@ def render_scan(result: Any, stream: Optional[IO[str]] = None, evidence_lines: i
             con.print()
     counts = {s: sum(1 for i in incidents if i.severity == s) for s in SEVERITIES}
     lost = f", {result.lost_records} lost (overwritten while reading)" if result.lost_records else ""
-    if not incidents:
+    if not result.sources:
+        con.print("[magenta]Nothing scanned:[/] no source could be read (see the messages above).")
+    elif not incidents:
         con.print(f"[green]No kernel incidents[/] in {result.records} record(s){lost} from "
                   f"{len(result.sources)} source(s).")
     else:
