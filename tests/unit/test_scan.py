@@ -12,6 +12,7 @@ import json
 import lzma
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,15 @@ def test_kmsg_from_this_machine_and_lost_records():
     assert oom.kind == "oom_kill" and oom.process == {"pid": 3522, "comm": "kc-oom-victim"} and oom.first_line == 7
     gapless = b"".join(b"6,%d,%d,-;line %d\n" % (i, i, i) for i in range(5, 50))
     assert scan_bytes(gapless, "k").lost_records == 0
+
+
+def test_this_boots_log_gets_wall_clock_times():
+    booted = datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc).timestamp()
+    (oom,) = scan_bytes(KMSG, "/dev/kmsg", boot_time=booted).incidents
+    assert datetime.fromisoformat(oom.first_seen) == datetime(2026, 11, 26, 5, 9, 27, 73405, tzinfo=timezone.utc)
+    assert scan_bytes(KMSG, "/dev/kmsg", boot_time=booted, since=datetime(2026, 11, 26, 6, tzinfo=timezone.utc),
+                      ).incidents == []
+    assert scan_bytes(KMSG, "/dev/kmsg").incidents[0].first_seen == "+567.073405s"
 
 
 def test_userspace_records_are_never_kernel_evidence():

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from kerncheck.host import LiveHost
     from kerncheck.logs.records import canonical_format
     from kerncheck.logs.scan import ScanResult, SourceError, scan_sources
-    from kerncheck.logs.sources import journal_boot, live_kmsg, steal_percent
+    from kerncheck.logs.sources import boot_time, journal_boot, live_kmsg, steal_percent
 
     prog = "kerncheck scan"
     try:
@@ -90,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
     host = LiveHost()
     if live:
         try:
-            memory.append(live_kmsg(host))
+            ring = live_kmsg(host)
         except SourceError as exc:
             errors.append(exc)
+        else:  # this boot of this machine: steal time and wall clock times apply
+            result.merge(scan_sources([ring], steal_percent=steal_percent(host), boot_time=boot_time(host),
+                                      **common))
     for boot in args.boot or []:
         try:
             memory.append(journal_boot(host, boot))
@@ -101,11 +104,10 @@ def run(args: argparse.Namespace) -> int:
     if stdin:
         memory.append(("<stdin>", sys.stdin.buffer.read()))
     if memory:
-        result.merge(scan_sources(memory, steal_percent=steal_percent(host) if live else None, **common))
+        result.merge(scan_sources(memory, **common))
     if paths:
         result.merge(_scan_files(paths, common))
-    if memory and paths:  # several groups: keep the contract's order (source, then first line)
-        result.incidents.sort(key=lambda i: (i.source, i.first_line))
+    result.incidents.sort(key=lambda i: (i.source, i.first_line))  # the contract's order across groups
     for err in errors + result.errors:
         print(f"{prog}: {err}", file=sys.stderr)
 

@@ -256,16 +256,20 @@ def _split_prio(prio: int) -> tuple[int, int]:
 class RecordReader:
     """Turns the lines of one input, in order, into records; also counts records in skipped regions.
 
-    One reader per input: it remembers whether a record was seen (for the counting rule) and, for syslog
-    dates without a year, the year to assume.
+    One reader per input: it remembers whether a record was seen (for the counting rule), for syslog
+    dates without a year the year to assume, and for the running boot's log the boot time.
     """
 
-    def __init__(self, fmt: str, source: str = "", year: Optional[int] = None) -> None:
+    def __init__(self, fmt: str, source: str = "", year: Optional[int] = None,
+                 boot_time: Optional[float] = None) -> None:
         self.fmt = canonical_format(fmt)
         self.source = source
         self.continuation = self.fmt in CONTINUATION_FORMATS
         self.seen_record = False
         self.year = year or datetime.now().year
+        # Epoch seconds at boot, for this boot's own log: stamps seconds-since-boot with the wall clock
+        # (like dmesg -T, off by the time spent suspended).
+        self.boot_time = boot_time
         self._skip: Optional[re.Pattern[bytes]] = {
             "pstore": _PSTORE_HEADER, "syslog": _JOURNAL_MARKER}.get(self.fmt)
         self._parse = getattr(self, "_parse_" + self.fmt.replace("-", "_"))
@@ -303,6 +307,8 @@ class RecordReader:
             rec = self._parse(raw, conts)
             rec.source = self.source
             rec.line = first
+            if self.boot_time is not None and rec.wallclock is None and rec.ts_mono is not None:
+                rec.wallclock = datetime.fromtimestamp(self.boot_time + rec.ts_mono, timezone.utc).astimezone()
             return rec, pos, line
         return None, pos, line
 

@@ -178,9 +178,9 @@ class _SourceScan:
     """Scan state of one source: reader, builder(s), counters."""
 
     def __init__(self, name: str, fmt: str, prefilter: Prefilter, include_userspace: bool,
-                 steal_percent: Optional[float], year: Optional[int]) -> None:
+                 steal_percent: Optional[float], year: Optional[int], boot_time: Optional[float]) -> None:
         self.name = name
-        self.reader = RecordReader(fmt, name, year=year)
+        self.reader = RecordReader(fmt, name, year=year, boot_time=boot_time)
         self.prefilter = prefilter
         self.builder = IncidentBuilder(name, steal_percent=steal_percent)
         self.user_builder = IncidentBuilder(name) if include_userspace else None
@@ -299,7 +299,7 @@ def _size_class(first: bytes, stream: Optional[IO[bytes]]) -> Optional[int]:
 
 def _scan_stream(name: str, first: bytes, stream: Optional[IO[bytes]], *, input_format: Optional[str],
                  include_userspace: bool, steal_percent: Optional[float] = None, year: Optional[int] = None,
-                 progress: Optional[Callable[[], None]] = None) -> ScanResult:
+                 boot_time: Optional[float] = None, progress: Optional[Callable[[], None]] = None) -> ScanResult:
     """Scan one source whose first bytes are ``first`` and whose remainder (if any) is ``stream``."""
     if not first:
         raise SourceError(name, "empty: no records to scan")
@@ -314,7 +314,7 @@ def _scan_stream(name: str, first: bytes, stream: Optional[IO[bytes]], *, input_
                                     "its first 64 KiB (use --input-format to scan it anyway)")
         fmt = detected
     prefilter = _prefilter(fmt, include_userspace, _size_class(first, stream))
-    state = _SourceScan(name, fmt, prefilter, include_userspace, steal_percent, year)
+    state = _SourceScan(name, fmt, prefilter, include_userspace, steal_percent, year, boot_time)
     result = ScanResult(sources=[name], formats={name: fmt})
     try:
         for buf, end in _blocks(first, stream, state.reader.continuation):
@@ -360,10 +360,16 @@ def _scan_one(data: bytes, source: str, **kwargs: Any) -> ScanResult:
 
 def scan_bytes(data: bytes, source: str, *, input_format: Optional[str] = None,
                since: Optional[datetime] = None, min_severity: Optional[str] = None,
-               include_userspace: bool = False, steal_percent: Optional[float] = None) -> ScanResult:
-    """Scan one in-memory input. Problems with it land in ``errors``; nothing is raised."""
+               include_userspace: bool = False, steal_percent: Optional[float] = None,
+               boot_time: Optional[float] = None) -> ScanResult:
+    """Scan one in-memory input. Problems with it land in ``errors``; nothing is raised.
+
+    ``steal_percent`` and ``boot_time`` (epoch seconds) describe the machine the log is from, when it is
+    this boot of this machine: soft lockups may then be put down to steal time, and records get wall
+    clock times.
+    """
     result = _scan_one(data, source, input_format=input_format, include_userspace=include_userspace,
-                       steal_percent=steal_percent)
+                       steal_percent=steal_percent, boot_time=boot_time)
     return _finalize(result, since, min_severity)
 
 
@@ -421,21 +427,24 @@ def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, sinc
 def scan_host(host: Any, *, include_userspace: bool = False) -> ScanResult:
     """The current boot's kernel log of a host (``host.kernel_log()``); ``HostError`` if unreadable.
 
-    On a live host the soft-lockup ``hypervisor_steal`` cause uses this VM's steal time.
+    On a live host the soft-lockup ``hypervisor_steal`` cause uses this VM's steal time, and incidents are
+    stamped with wall clock times (boot time + seconds since boot).
     """
-    from kerncheck.logs.sources import steal_percent
+    from kerncheck.logs.sources import boot_time, steal_percent
 
     name, data = host.kernel_log()
-    steal = steal_percent(host) if getattr(host, "is_live", False) else None
-    return scan_bytes(data, name, include_userspace=include_userspace, steal_percent=steal)
+    live = getattr(host, "is_live", False)
+    return scan_bytes(data, name, include_userspace=include_userspace,
+                      steal_percent=steal_percent(host) if live else None, boot_time=boot_time(host) if live else None)
 
 
 def scan_sources(inputs: Iterable[tuple[str, bytes]], *, input_format: Optional[str] = None,
                  since: Optional[datetime] = None, min_severity: Optional[str] = None,
-                 include_userspace: bool = False, steal_percent: Optional[float] = None) -> ScanResult:
-    """Several in-memory inputs ``(name, data)``, each an independent source."""
+                 include_userspace: bool = False, steal_percent: Optional[float] = None,
+                 boot_time: Optional[float] = None) -> ScanResult:
+    """Several in-memory inputs ``(name, data)``, each an independent source (see :func:`scan_bytes`)."""
     total = ScanResult()
     for name, data in inputs:
         total.merge(_scan_one(data, name, input_format=input_format, include_userspace=include_userspace,
-                              steal_percent=steal_percent))
+                              steal_percent=steal_percent, boot_time=boot_time))
     return _finalize(total, since, min_severity)

@@ -57,6 +57,21 @@ def steal_percent(host: Any) -> Optional[float]:
     return steal_from_stat(text)
 
 
+def boot_time(host: Any) -> Optional[float]:
+    """When this machine booted, in epoch seconds (``/proc/stat`` ``btime``), ``None`` if unknown."""
+    try:
+        text = host.read_text("/proc/stat")
+    except HostError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("btime "):
+            try:
+                return float(line.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
 def steal_from_stat(text: str) -> Optional[float]:
     """Steal time in percent of all CPU time from ``/proc/stat``'s ``cpu`` line (``None`` if absent).
 
