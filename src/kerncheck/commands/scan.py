@@ -67,7 +67,7 @@ def _progress() -> Any:
 def run(args: argparse.Namespace) -> int:
     from kerncheck.host import LiveHost
     from kerncheck.logs.records import canonical_format
-    from kerncheck.logs.scan import ScanResult, SourceError, scan_sources
+    from kerncheck.logs.scan import ScanResult, SourceError, scan_sources, scan_stream
     from kerncheck.logs.sources import boot_time, journal_boot, live_kmsg, steal_percent
 
     prog = "kerncheck scan"
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         except SourceError as exc:
             errors.append(exc)
     if stdin:
-        memory.append(("<stdin>", sys.stdin.buffer.read()))
+        result.merge(scan_stream(sys.stdin.buffer, "<stdin>", **common))
     if memory:
         result.merge(scan_sources(memory, **common))
     if paths:

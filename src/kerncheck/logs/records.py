@@ -10,6 +10,8 @@ Formats (``--input-format``; :func:`detect_format` picks one per file):
     ``kern  :err   : […] msg``, ``-T`` ``[Thu Nov 26 05:02:29 2026] msg``, ``--time-format iso``,
     ``-d``/``-e``, caller ids ``[  T123]``; also ``vmcore-dmesg.txt`` and ``makedumpfile --dump-dmesg``.
     Indented lines continue the record above (multi-line records such as ATA ``cmd …`` / ``res …``).
+    Caveat: util-linux 2.38's ``-r`` prints ``facility | level`` with the facility unshifted, so a
+    ``user.err`` record reads ``<3>`` like a kernel error; ``-x`` and raw kmsg keep the facility.
 ``console``
     serial-console captures and syzkaller console logs (``[  123.456789][ T1234] msg``): CRLF, ANSI/BIOS
     noise and lines without a timestamp; every line is a record.

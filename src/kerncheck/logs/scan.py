@@ -424,6 +424,20 @@ def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, sinc
     return _finalize(total, since, min_severity)
 
 
+def scan_stream(stream: IO[bytes], source: str, *, input_format: Optional[str] = None,
+                since: Optional[datetime] = None, min_severity: Optional[str] = None,
+                include_userspace: bool = False) -> ScanResult:
+    """Scan an uncompressed byte stream (standard input) in blocks, with flat memory."""
+    try:
+        first = _read_full(stream, BLOCK_SIZE)
+        result = _scan_stream(source, first, stream, input_format=input_format, include_userspace=include_userspace)
+    except SourceError as exc:
+        result = ScanResult(errors=[exc])
+    except OSError as exc:
+        result = ScanResult(errors=[SourceError(source, f"cannot read: {exc}")])
+    return _finalize(result, since, min_severity)
+
+
 def scan_host(host: Any, *, include_userspace: bool = False) -> ScanResult:
     """The current boot's kernel log of a host (``host.kernel_log()``); ``HostError`` if unreadable.
 
