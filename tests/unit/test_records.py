@@ -229,3 +229,17 @@ def test_dmesg_full_of_one_subsystem_is_not_mistaken_for_journalctl(line):
     text = line * 50 + b"[    2.345678] Kernel panic - not syncing: VFS: Unable to mount root fs\n"
     assert detect_format(text) == "dmesg"
     assert list(iter_records(text, "x"))[-1].text == "Kernel panic - not syncing: VFS: Unable to mount root fs"
+
+
+def test_dmesg_delta_and_reltime_layouts():
+    # dmesg -d and dmesg -e / --time-format reltime on this machine (util-linux 2.38.1).
+    delta = (b"[    0.260554 <    0.000002>] acpi PNP0A08:00: PCIe port services disabled; not requesting _OSC "
+             b"control\n"
+             b"[    0.260662 <    0.000106>] PCI host bridge to bus 0000:00\n")
+    reltime = (b"[Nov26 06:11] Linux version 6.18.44-fc-v657 (builder@sandboxing)\n"
+               b"[  +0.000002] acpi PNP0A08:00: PCIe port services disabled; not requesting _OSC control\n")
+    assert detect_format(delta) == detect_format(reltime) == "dmesg"
+    a, b = iter_records(delta, "d")
+    assert a.ts_mono == pytest.approx(0.260554) and b.text == "PCI host bridge to bus 0000:00"
+    c, d = iter_records(reltime, "e")
+    assert c.text.startswith("Linux version") and d.text.startswith("acpi PNP0A08:00:")

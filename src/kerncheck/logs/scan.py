@@ -44,7 +44,7 @@ from kerncheck.logs.records import (
 
 SCHEMA = "kerncheck.scan/1"
 BLOCK_SIZE = 8 << 20
-MAX_CARRY = 64 << 20  # a "line" longer than this is cut: the input is not a log
+MAX_CARRY = 2 * BLOCK_SIZE  # a "line" longer than this is cut: the input is not a log
 FEED_CAP = 50_000  # records fed after one candidate before the scanner skips ahead regardless
 Progress = Callable[[int], None]  # called with the number of input bytes consumed so far
 
