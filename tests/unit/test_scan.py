@@ -10,6 +10,7 @@ import bz2
 import gzip
 import json
 import lzma
+import os
 import shutil
 import subprocess
 from datetime import datetime, timezone
@@ -255,3 +256,22 @@ def test_small_inputs_skip_hyperscans_compile_time(monkeypatch):
     scan_bytes(KMSG, "k")
     assert scan_mod._prefilter.cache_info().currsize == 1
     assert scan_mod._prefilter("kmsg", False, scan_mod.SMALL_FOR_RE - 1).engine in ("re2", "re")
+
+
+def test_pipes_are_read_and_devices_refused(tmp_path):
+    import threading
+
+    fifo = tmp_path / "dmesg.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as fh:  # like <(dmesg | gzip): a compressed pipe
+            fh.write(gzip.compress(KMSG))
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    result = scan_paths([str(fifo), "/dev/null", "/dev/kmsg"])
+    writer.join(10)
+    assert result.sources == [str(fifo)] and [i.kind for i in result.incidents] == ["oom_kill"]
+    assert [e.message for e in result.errors] == [
+        "is a device, not a log file", "is a device, not a log file: for the kernel ring buffer use --live"]

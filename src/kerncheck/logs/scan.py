@@ -19,6 +19,7 @@ import gzip
 import lzma
 import os
 import shutil
+import stat
 import subprocess
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -91,11 +92,18 @@ _MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"), (b"
 
 
 def _open(path: str) -> tuple[IO[bytes], IO[bytes], Optional[subprocess.Popen[bytes]]]:
-    """``(decompressed stream, raw file for progress, zstd process)`` of a path; raises ``SourceError``."""
-    if os.path.isdir(path):
-        raise SourceError(path, "is a directory, not a log file")
+    """``(decompressed stream, raw file for progress, zstd process)`` of a path; raises ``SourceError``.
+
+    Regular files and pipes (``<(dmesg)``) are read; directories and devices are refused with a reason.
+    """
     try:
-        raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SourceError(path, "is a directory, not a log file")
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            hint = ": for the kernel ring buffer use --live" if os.path.realpath(path) == "/dev/kmsg" else ""
+            raise SourceError(path, "is a device, not a log file" + hint)
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except FileNotFoundError:
         raise SourceError(path, "no such file") from None
     except PermissionError:
@@ -103,8 +111,7 @@ def _open(path: str) -> tuple[IO[bytes], IO[bytes], Optional[subprocess.Popen[by
     except OSError as exc:
         raise SourceError(path, exc.strerror or str(exc)) from None
     try:
-        head = raw.read(6)
-        raw.seek(0)
+        head = raw.peek(6)[:6]
     except OSError as exc:
         raw.close()
         raise SourceError(path, exc.strerror or str(exc)) from None
@@ -117,14 +124,15 @@ def _open(path: str) -> tuple[IO[bytes], IO[bytes], Optional[subprocess.Popen[by
         return cast(IO[bytes], bz2.BZ2File(raw)), raw, None
     if kind == "zstd":
         exe = shutil.which("zstd")
-        if exe is None:
+        if exe is None or not raw.seekable():
             raw.close()
-            raise SourceError(path, "zstd-compressed, but the zstd program is not installed")
-        os.lseek(raw.fileno(), 0, os.SEEK_SET)  # the buffered seek above may not have moved the descriptor
+            raise SourceError(path, "zstd-compressed: needs the zstd program and a regular file, not a pipe"
+                              if exe else "zstd-compressed, but the zstd program is not installed")
+        os.lseek(raw.fileno(), 0, os.SEEK_SET)  # peek() read ahead on the descriptor that zstd inherits
         proc = subprocess.Popen([exe, "-dcq"], stdin=raw, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout is not None
         return proc.stdout, raw, proc
-    return raw, raw, None
+    return cast(IO[bytes], raw), raw, None
 
 
 def _read_full(stream: IO[bytes], size: int) -> bytes:
@@ -347,7 +355,14 @@ def _finalize(result: ScanResult, since: Optional[datetime], min_severity: Optio
 def _ticker(progress: Progress, base: int, raw: IO[bytes]) -> Callable[[], None]:
     """Report the input file's read offset (shared with a zstd child reading the same descriptor)."""
     fd = raw.fileno()
-    return lambda: progress(base + os.lseek(fd, 0, os.SEEK_CUR))
+
+    def tick() -> None:
+        try:
+            progress(base + os.lseek(fd, 0, os.SEEK_CUR))
+        except OSError:  # a pipe has no offset
+            pass
+
+    return tick
 
 
 # -- public API ------------------------------------------------------------------------------------------
