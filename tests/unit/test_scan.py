@@ -270,8 +270,10 @@ def test_pipes_are_read_and_devices_refused(tmp_path):
 
     writer = threading.Thread(target=feed)
     writer.start()
-    result = scan_paths([str(fifo), "/dev/null", "/dev/kmsg"])
+    devices = ["/dev/null", "/dev/kmsg"] if os.path.exists("/dev/kmsg") else ["/dev/null"]
+    result = scan_paths([str(fifo), *devices])
     writer.join(10)
     assert result.sources == [str(fifo)] and [i.kind for i in result.incidents] == ["oom_kill"]
     assert [e.message for e in result.errors] == [
-        "is a device, not a log file", "is a device, not a log file: for the kernel ring buffer use --live"]
+        "is a device, not a log file", "is a device, not a log file: for the kernel ring buffer use --live",
+    ][:len(devices)]
