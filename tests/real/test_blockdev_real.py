@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from kerncheck import blockdev
@@ -13,15 +11,6 @@ from .blocklab import BlockLab, require, run
 
 pytestmark = pytest.mark.real
 HOST = LiveHost("/")
-
-
-@pytest.fixture
-def lab(tmp_path: Path):
-    block_lab = BlockLab.open(tmp_path)
-    try:
-        yield block_lab
-    finally:
-        block_lab.close()
 
 
 def test_partitioned_loop_disk_topology(lab: BlockLab):

@@ -27,15 +27,6 @@ pytestmark = pytest.mark.real
 
 
 @pytest.fixture
-def lab(tmp_path: Path):
-    block_lab = BlockLab.open(tmp_path)
-    try:
-        yield block_lab
-    finally:
-        block_lab.close()
-
-
-@pytest.fixture
 def shm_dir():
     """A directory in tmpfs: a loop device whose image lives there is on no disk at all."""
     if not os.path.isdir("/dev/shm"):

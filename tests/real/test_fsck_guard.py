@@ -23,15 +23,6 @@ pytestmark = pytest.mark.real
 HOST = LiveHost("/")
 
 
-@pytest.fixture
-def lab(tmp_path: Path):
-    block_lab = BlockLab.open(tmp_path)
-    try:
-        yield block_lab
-    finally:
-        block_lab.close()
-
-
 def kerncheck(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kerncheck", *args], capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL, check=False)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -13,19 +12,9 @@ from kerncheck.finding import Status
 from kerncheck.host import LiveHost
 from kerncheck.logs.incidents import build_incidents
 from kerncheck.logs.records import iter_records
-from tests.real.blocklab import BlockLab
 from tests.real.memcg import MemoryCgroup
 
 pytestmark = pytest.mark.real
-
-
-@pytest.fixture
-def lab(tmp_path: Path):
-    block_lab = BlockLab.open(tmp_path)
-    try:
-        yield block_lab
-    finally:
-        block_lab.close()
 
 
 def _kmsg_after(start: int) -> bytes:
