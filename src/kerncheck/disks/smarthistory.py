@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from kerncheck.atomicfile import atomic_write
 
 DEFAULT_DIR = "/var/lib/kerncheck"
 FILE_NAME = "smart-counters.json"
@@ -90,25 +91,11 @@ class SmartHistory:
         data: dict[str, Any] = {"schema": SCHEMA, "drives": {
             key: {"counters": obs.counters, "observed_at": obs.observed_at, "device": obs.device}
             for key, obs in sorted(self.entries.items())}}
-        directory = os.path.dirname(os.path.abspath(self.path))
-        tmp = None
         try:
-            os.makedirs(directory, mode=0o755, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".smart-counters.", dir=directory)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            tmp = None
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o755, exist_ok=True)
+            atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
         except OSError as exc:
             self.save_error = f"cannot write {self.path}: {exc.strerror or exc}"
             return False
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
         self.dirty = False
         return True

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from kerncheck import __version__
+from kerncheck.atomicfile import atomic_write
 from kerncheck.host import Host, HostError, NotFound
 
 SCHEMA = "kerncheck.crash-test/1"
@@ -93,28 +93,11 @@ def load_record(host: Host, path: str = STATE_FILE) -> Optional[CrashTestRecord]
 
 
 def write_atomically(host: Host, path: str, text: str) -> None:
-    """Replace ``path`` on the host with ``text``: temp file, fsync, rename, fsync of the directory."""
+    """Replace ``path`` on the host with ``text`` atomically and durably (creating its directory)."""
     local = host.local_path(path)
-    directory = os.path.dirname(local)
     try:
-        os.makedirs(directory, mode=0o755, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".crash-test.", dir=directory)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, local)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        os.makedirs(os.path.dirname(local), mode=0o755, exist_ok=True)
+        atomic_write(local, text.encode())
     except OSError as exc:
         raise HostError(path, exc.strerror or str(exc)) from None
 

@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from kerncheck.watch.state import atomic_write
+from kerncheck.atomicfile import atomic_write
 
 _LOG = re.compile(r"^events\.(\d+)\.jsonl$")
 COMPACT_BYTES = 4 << 20

@@ -15,39 +15,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from kerncheck.atomicfile import atomic_write
+
 SCHEMA = "kerncheck.watch-state/1"
 STATE_FILE = "state.json"
 
 
 class StateError(Exception):
     """The state directory or file cannot be used; the message says which and why."""
-
-
-def atomic_write(path: str, data: bytes, durable: bool = True) -> None:
-    """Replace ``path`` with ``data`` so that readers and crashes see the old or the new content only.
-
-    ``durable=False`` skips the fsyncs: the replacement survives the process being killed but perhaps not a
-    power loss (for sink cursors, where an older cursor only means an event delivered twice).
-    """
-    directory = os.path.dirname(path) or "."
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if not durable:
-        return
-    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 @dataclass
@@ -109,4 +84,4 @@ def save(directory: str, state: WatchState, durable: bool = True) -> None:
     fields = state.to_json()
     del fields["tracker"]
     text = json.dumps(fields, separators=(",", ":"))[:-1] + ',"tracker":' + state.tracker_text + "}"
-    atomic_write(os.path.join(directory, STATE_FILE), text.encode(), durable)
+    atomic_write(os.path.join(directory, STATE_FILE), text.encode(), durable=durable)
