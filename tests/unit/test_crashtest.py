@@ -88,7 +88,7 @@ def test_ready_host_passes_every_preflight(root: Path):
     result = pre(root)
     assert result.ok, result.failures
     joined = "\n".join(result.passed)
-    for fragment in ("KC101 kdump armed: pass", "KC102 crashkernel size: pass", "KC103 dump target has room: pass",
+    for fragment in ("KC101 kdump armed: pass", "KC102 crashkernel size: pass", "KC103 Dump target has room: pass",
                      "inside maintenance window 'Sat 02:00-04:00 Europe/Berlin'", "drain command `true` exited 0",
                      f"--yes-really-crash names this host ({HOSTNAME})"):
         assert fragment in joined

@@ -40,7 +40,7 @@ def estimated_dump_size(ctx: Context, dump_level: int) -> tuple[int, str]:
     return ram, f"estimate: dump level {dump_level} keeps user/free pages, up to all of RAM"
 
 
-@check(id="KC103", title="dump target has room", severity=Severity.CRITICAL)
+@check(id="KC103", title="Dump target has room", severity=Severity.CRITICAL)
 def dump_target(ctx: Context) -> Result:
     """Does the kdump dump path exist, and does its filesystem have room for one dump?
 

@@ -52,7 +52,7 @@ def _walk_files(ctx: Context, top: str, depth: int = 2) -> list[str]:
     return out
 
 
-@check(id="KC203", title="unread crash evidence", severity=Severity.WARNING)
+@check(id="KC203", title="Unread crash evidence", severity=Severity.WARNING)
 def unread_crash_evidence(ctx: Context) -> Result:
     """Are there crash dumps, pstore records or saved panic logs on this host that nobody has read yet?
 

@@ -44,7 +44,7 @@ def netconsole_target(ctx: Context) -> str | None:
     return None
 
 
-@check(id="KC202", title="panic text survives", severity=Severity.WARNING)
+@check(id="KC202", title="Panic text survives", severity=Severity.WARNING)
 def panic_text_survives(ctx: Context) -> Result:
     """After a panic, is there a channel that keeps the panic message (module, address, taint)?
 
