@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from kerncheck.facts import Context
 from kerncheck.finding import Result, Severity, failed, passed, skipped
 from kerncheck.host import HostError
+from kerncheck.logs.boots import current_boot
 from kerncheck.logs.model import Incident
 from kerncheck.parsers.mountinfo import MountinfoError, parse_mountinfo
 from kerncheck.registry import check, collects
@@ -25,15 +27,15 @@ SCAN_HINT = "Run `kerncheck scan --live` for the full report with evidence and a
 
 
 def _scan(ctx: Context) -> Any:
-    """This boot's kernel log as a ``ScanResult``, or the reason it could not be read (scanned once)."""
+    """This boot's kernel log as a ``ScanResult`` with repeats folded, or the reason it could not be read."""
 
     def compute() -> Any:
-        from kerncheck.logs.scan import scan_host  # the log engine loads only when a check needs it
+        scan = current_boot(ctx)
+        if isinstance(scan, str):
+            return scan
+        from kerncheck.logs.aggregate import aggregate
 
-        try:
-            return scan_host(ctx.host)
-        except HostError as exc:
-            return f"kernel log unreadable: {exc}"
+        return replace(scan, incidents=aggregate(scan.incidents))
 
     return ctx.cached("kernel_log", compute)
 

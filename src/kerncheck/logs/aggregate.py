@@ -58,9 +58,9 @@ def _after(stamp: Optional[str], since: datetime) -> bool:
 
 
 def aggregate(incidents: Iterable[Incident], since: Optional[datetime] = None,
-              min_severity: Optional[str] = None) -> list[Incident]:
+              min_severity: Optional[str] = None, fold: bool = True) -> list[Incident]:
     """Fold identical incidents (keeping the first one's line and evidence), filter by time and severity,
-    and order by source then first line."""
+    and order by source then first line. ``fold=False`` keeps every occurrence (e.g. each OOM kill's RSS)."""
     if min_severity is not None and min_severity not in SEVERITIES:
         raise ValueError(f"unknown severity {min_severity!r} (known: {', '.join(SEVERITIES)})")
     floor = SEVERITIES.index(min_severity) if min_severity else len(SEVERITIES) - 1
@@ -70,7 +70,7 @@ def aggregate(incidents: Iterable[Incident], since: Optional[datetime] = None,
             continue
         if SEVERITIES.index(inc.severity) > floor:
             continue
-        key = fingerprint(inc)
+        key = fingerprint(inc) if fold else (str(len(folded)),)
         seen = folded.get(key)
         if seen is None:
             folded[key] = replace(inc, evidence=list(inc.evidence), details=dict(inc.details))

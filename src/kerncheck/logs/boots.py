@@ -5,22 +5,23 @@ from ``journalctl -k -b -N -o json``. A host without journald (or with a volatil
 earlier boots: that is recorded as a note, not an error. Log files given by the user are scanned as they
 are, each its own source.
 
-The scan folds repeated identical incidents into one; OOM investigations need every kill (its RSS, its
-limit), so a source whose OOM kills were folded is read once more without folding.
+Nothing is folded here: OOM investigations need every kill (its RSS, its limit); consumers that want
+repeats folded apply :func:`kerncheck.logs.aggregate.aggregate`. The current boot is scanned once per
+audit and shared by every check (:func:`current_boot`).
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from kerncheck.facts import Context
 from kerncheck.host import CommandTimeout, CommandUnavailable, Host, HostError
 from kerncheck.logs.model import Incident
+
+if TYPE_CHECKING:
+    from kerncheck.logs.scan import ScanResult
 
 PREVIOUS_BOOTS = 3
 JOURNAL_TIMEOUT = 120.0
@@ -38,27 +39,27 @@ class BootLogs:
     notes: list[str] = field(default_factory=list)
 
 
-def each_oom_kill(data: bytes, source: str) -> list[Incident]:
-    """Every OOM kill of one input as its own incident (kernel records only, nothing folded)."""
-    from kerncheck.logs.incidents import build_incidents
-    from kerncheck.logs.records import iter_records
+def current_boot(ctx: Context) -> Union[ScanResult, str]:
+    """This boot's kernel log scanned once per Context, every incident kept apart (consumers fold as
+    they need: ``aggregate``); a string says why the log could not be read."""
 
-    try:
-        records = (r for r in iter_records(data, source) if r.is_kernel)
-        return [i for i in build_incidents(records) if i.kind == "oom_kill"]
-    except ValueError:
-        return []
+    def compute() -> Union[ScanResult, str]:
+        from kerncheck.logs.scan import scan_host  # the log engine loads only when a check needs it
+
+        try:
+            return scan_host(ctx.host, fold=False)
+        except HostError as exc:
+            return f"kernel log unreadable: {exc}"
+
+    return ctx.cached("kerncheck.current-boot-log", compute)
 
 
-def scan_input(data: bytes, source: str, steal_percent: Optional[float] = None) -> tuple[list[Incident], list[str]]:
-    """Incidents of one input, with each OOM kill kept apart; also the problems met reading it."""
+def scan_input(data: bytes, source: str) -> tuple[list[Incident], list[str]]:
+    """Incidents of one input, each OOM kill kept apart; also the problems met reading it."""
     from kerncheck.logs.scan import scan_bytes
 
-    result = scan_bytes(data, source, steal_percent=steal_percent)
-    incidents = result.incidents
-    if any(i.kind == "oom_kill" and i.count > 1 for i in incidents):
-        incidents = [i for i in incidents if i.kind != "oom_kill"] + each_oom_kill(data, source)
-    return incidents, [e.message for e in result.errors]
+    result = scan_bytes(data, source, fold=False)
+    return result.incidents, [e.message for e in result.errors]
 
 
 def _previous_boots(host: Host, logs: BootLogs, boots: int) -> None:
@@ -92,41 +93,17 @@ def host_incidents(ctx: Context, boots: int = PREVIOUS_BOOTS) -> BootLogs:
 
     def compute() -> BootLogs:
         logs = BootLogs()
-        try:
-            name, data = ctx.host.kernel_log()
-        except HostError as exc:
-            logs.error = f"kernel log unreadable: {exc}"
+        current = current_boot(ctx)
+        if isinstance(current, str):
+            logs.error = current
         else:
-            from kerncheck.logs.sources import steal_percent  # the log engine loads only when there is a log
-
-            incidents, errors = scan_input(data, name, steal_percent(ctx.host) if ctx.host.is_live else None)
-            logs.sources.append(name)
-            logs.notes += errors
-            logs.incidents += [(inc, "current") for inc in incidents]
+            logs.sources += current.sources
+            logs.notes += [e.message for e in current.errors]
+            logs.incidents += [(inc, "current") for inc in current.incidents]
         _previous_boots(ctx.host, logs, boots)
         return logs
 
     return ctx.cached(f"kerncheck.boot-logs:{boots}", compute)
-
-
-def _read_log(path: str) -> Optional[bytes]:
-    """A log file's content, decompressed (gzip, xz, bzip2); ``None`` when it cannot be read here."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(6)
-        if head.startswith(b"\x1f\x8b"):
-            with gzip.open(path, "rb") as gz:
-                return gz.read()
-        if head.startswith(b"\xfd7zXZ"):
-            with lzma.open(path, "rb") as xz:
-                return xz.read()
-        if head.startswith(b"BZh"):
-            with bz2.open(path, "rb") as bz:
-                return bz.read()
-        with open(path, "rb") as fh:
-            return fh.read()
-    except (OSError, EOFError, lzma.LZMAError):
-        return None
 
 
 def file_incidents(paths: Sequence[str]) -> BootLogs:
@@ -134,14 +111,8 @@ def file_incidents(paths: Sequence[str]) -> BootLogs:
     from kerncheck.logs.scan import scan_paths
 
     logs = BootLogs()
-    scan = scan_paths(list(paths))
+    scan = scan_paths(list(paths), fold=False)
     logs.sources += list(scan.sources)
     logs.notes += [str(e) for e in scan.errors]
-    for source in scan.sources:
-        incidents = [i for i in scan.incidents if i.source == source]
-        if any(i.kind == "oom_kill" and i.count > 1 for i in incidents):
-            data = _read_log(source)
-            if data is not None:
-                incidents = [i for i in incidents if i.kind != "oom_kill"] + each_oom_kill(data, source)
-        logs.incidents += [(inc, source) for inc in incidents]
+    logs.incidents += [(inc, inc.source) for inc in scan.incidents]
     return logs

@@ -340,14 +340,15 @@ def _scan_stream(name: str, first: bytes, stream: Optional[IO[bytes]], *, input_
     return result
 
 
-def _finalize(result: ScanResult, since: Optional[datetime], min_severity: Optional[str]) -> ScanResult:
+def _finalize(result: ScanResult, since: Optional[datetime], min_severity: Optional[str],
+              fold: bool = True) -> ScanResult:
     from kerncheck.logs.aggregate import aggregate
 
     # Userspace look-alikes fold only among themselves: they must never merge into kernel evidence.
     kernel = [i for i in result.incidents if not i.details.get("userspace")]
     user = [i for i in result.incidents if i.details.get("userspace")]
-    folded = aggregate(kernel, since=since, min_severity=min_severity)
-    folded += aggregate(user, since=since, min_severity=min_severity)
+    folded = aggregate(kernel, since=since, min_severity=min_severity, fold=fold)
+    folded += aggregate(user, since=since, min_severity=min_severity, fold=fold)
     result.incidents = sorted(folded, key=lambda i: (i.source, i.first_line))
     return result
 
@@ -376,16 +377,16 @@ def _scan_one(data: bytes, source: str, **kwargs: Any) -> ScanResult:
 def scan_bytes(data: bytes, source: str, *, input_format: Optional[str] = None,
                since: Optional[datetime] = None, min_severity: Optional[str] = None,
                include_userspace: bool = False, steal_percent: Optional[float] = None,
-               boot_time: Optional[float] = None) -> ScanResult:
+               boot_time: Optional[float] = None, fold: bool = True) -> ScanResult:
     """Scan one in-memory input. Problems with it land in ``errors``; nothing is raised.
 
     ``steal_percent`` and ``boot_time`` (epoch seconds) describe the machine the log is from, when it is
     this boot of this machine: soft lockups may then be put down to steal time, and records get wall
-    clock times.
+    clock times. ``fold=False`` keeps repeated incidents apart (each OOM kill with its own RSS).
     """
     result = _scan_one(data, source, input_format=input_format, include_userspace=include_userspace,
                        steal_percent=steal_percent, boot_time=boot_time)
-    return _finalize(result, since, min_severity)
+    return _finalize(result, since, min_severity, fold)
 
 
 def scan_text(text: str, source: str = "<text>") -> list[Incident]:
@@ -397,7 +398,7 @@ def scan_text(text: str, source: str = "<text>") -> list[Incident]:
 
 def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, since: Optional[datetime] = None,
                min_severity: Optional[str] = None, include_userspace: bool = False,
-               progress: Optional[Progress] = None) -> ScanResult:
+               progress: Optional[Progress] = None, fold: bool = True) -> ScanResult:
     """Scan files (plain or gzip/xz/bzip2/zstd-compressed), each an independent source.
 
     A file that cannot be read or is no kernel log adds a :class:`SourceError` to ``errors``; the other
@@ -436,7 +437,7 @@ def scan_paths(paths: Sequence[str], *, input_format: Optional[str] = None, sinc
                         pipe.close()
             stream.close()
             raw.close()
-    return _finalize(total, since, min_severity)
+    return _finalize(total, since, min_severity, fold)
 
 
 def scan_stream(stream: IO[bytes], source: str, *, input_format: Optional[str] = None,
@@ -453,7 +454,7 @@ def scan_stream(stream: IO[bytes], source: str, *, input_format: Optional[str] =
     return _finalize(result, since, min_severity)
 
 
-def scan_host(host: Any, *, include_userspace: bool = False) -> ScanResult:
+def scan_host(host: Any, *, include_userspace: bool = False, fold: bool = True) -> ScanResult:
     """The current boot's kernel log of a host (``host.kernel_log()``); ``HostError`` if unreadable.
 
     On a live host the soft-lockup ``hypervisor_steal`` cause uses this VM's steal time, and incidents are
@@ -463,7 +464,7 @@ def scan_host(host: Any, *, include_userspace: bool = False) -> ScanResult:
 
     name, data = host.kernel_log()
     live = getattr(host, "is_live", False)
-    return scan_bytes(data, name, include_userspace=include_userspace,
+    return scan_bytes(data, name, include_userspace=include_userspace, fold=fold,
                       steal_percent=steal_percent(host) if live else None, boot_time=boot_time(host) if live else None)
 
 
