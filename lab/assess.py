@@ -62,7 +62,9 @@ EXPECTED: dict[str, Expected] = {
     "sysrq_t": Expected(None),
     "sysrq_w": Expected(None),
     "init_exit": Expected("panic", comm="init", title="kill init"),
-    "hard_lockup": Expected(None),
+    # No NMI watchdog under TCG, so no hard-lockup report. While one vCPU spins with interrupts off, the
+    # other may genuinely soft-lock waiting for its IPI (smp_call_function): a real report, tolerated.
+    "hard_lockup": Expected(None, tolerated=frozenset({"soft_lockup"})),
     "kdump": Expected("panic", function="sysrq_handle_crash", comm="init"),
     "kdump_128m": Expected("panic", function="sysrq_handle_crash", comm="init"),
     # The capture kernel ran out of memory: makedumpfile is OOM-killed, then "System is deadlocked on memory".
@@ -128,7 +130,7 @@ def judge(expected: Expected, report: dict[str, Any]) -> list[str]:
     crash_kinds = sorted({i["kind"] for i in incidents if i["kind"] in CRASH_KINDS})
     if expected.kind is None:
         problems = [f"reported a crash-class incident: {i['kind']} {i['title']!r}"
-                    for i in incidents if i["kind"] in CRASH_KINDS]
+                    for i in incidents if i["kind"] in CRASH_KINDS - expected.tolerated]
         problems += [f"reported a critical incident: {i['kind']} {i['title']!r}"
                      for i in incidents if i["severity"] == "critical" and i["kind"] not in CRASH_KINDS]
         return problems
