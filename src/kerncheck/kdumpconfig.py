@@ -64,7 +64,11 @@ def _read(ctx: Context, path: str) -> Optional[str]:
 
 
 def kdump_setup(ctx: Context) -> KdumpSetup:
-    """Read the kdump configuration of the host's family (all families when it is unknown)."""
+    """The kdump configuration of the host's family (all families when it is unknown), read once per Context."""
+    return ctx.cached("kerncheck.kdump-setup", lambda: _read_setup(ctx))
+
+
+def _read_setup(ctx: Context) -> KdumpSetup:
     family = ctx.family
     setup = KdumpSetup(family)
     families = [family] if family in CONFIG_FILES else list(CONFIG_FILES)

@@ -34,7 +34,11 @@ collects(
 
 
 def installed_kernels(ctx: Context) -> dict[str, str]:
-    """Kernel release → path of its image, rescue images excluded."""
+    """Kernel release → path of its image, rescue images excluded (globbed once per Context)."""
+    return ctx.cached("kerncheck.installed-kernels", lambda: _find_kernels(ctx))
+
+
+def _find_kernels(ctx: Context) -> dict[str, str]:
     kernels: dict[str, str] = {}
     for pattern in KERNEL_GLOBS:
         for path in ctx.host.glob(pattern):
